@@ -1,0 +1,189 @@
+import { calibrate, symmetricZeroPoint } from './cpu/calibrate.js';
+import { dequantizeCodes } from './cpu/dequantize.js';
+import { packCodes } from './cpu/pack.js';
+import { quantizeCodes } from './cpu/quantize.js';
+import { findNonFinite } from './cpu/reduce.js';
+import { QuantizationError } from './errors.js';
+import {
+  bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, resolveScheme, unravel,
+} from './layout.js';
+import type { Backend, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
+
+const BACKENDS: readonly Backend[] = ['cpu', 'webgpu'];
+
+function selectBackend(options: QuantOptions | undefined): Backend {
+  const backend = options?.backend ?? 'cpu';
+  if (!BACKENDS.includes(backend)) {
+    throw new QuantizationError(`options.backend must be 'cpu' or 'webgpu'; got ${String(backend)}`, {
+      field: 'options.backend',
+    });
+  }
+  if (backend === 'webgpu') {
+    throw new QuantizationError(
+      "the 'webgpu' backend is not available in this version of webgpu-quantizer; use backend: 'cpu'",
+      { field: 'options.backend' },
+    );
+  }
+  return backend;
+}
+
+function checkInput(x: Float32Array, shape: readonly number[]): void {
+  if (!(x instanceof Float32Array)) {
+    throw new QuantizationError('x must be a Float32Array', { field: 'x' });
+  }
+  checkShape(shape, x.length);
+  const bad = findNonFinite(x);
+  if (bad >= 0) {
+    const coords = unravel(bad, shape);
+    throw new QuantizationError(
+      `x holds ${String(x[bad])} at flat index ${bad} (coordinates [${coords.join(', ')}]); only finite values can be quantized`,
+      { field: 'x', index: bad, coords },
+    );
+  }
+}
+
+/**
+ * Quantizes `x` (row-major, of `shape`) by `scheme`, computing scales and zero points from the data.
+ *
+ * @example
+ * const q = await quantize(weights, [out, inp], { dtype: 'int8', symmetric: true, granularity: 'channel', profile: 'pytorch' });
+ */
+export async function quantize(
+  x: Float32Array,
+  shape: readonly number[],
+  scheme: QuantScheme,
+  options?: QuantOptions,
+): Promise<QuantizedTensor> {
+  checkInput(x, shape);
+  const { scheme: resolved, layout } = resolveScheme(shape, scheme);
+  const backend = selectBackend(options);
+  const params = calibrate(x, layout, resolved);
+  const codes = quantizeCodes(
+    x, layout, resolved.profile, resolved.dtype, params.codeScales, params.zeroPoints, params.range,
+  );
+  return {
+    shape: [...shape],
+    scheme: resolved,
+    codes,
+    packed: packCodes(codes, bitsOf(resolved.dtype)),
+    scales: params.scales,
+    zeroPoints: params.zeroPoints,
+    backend,
+  };
+}
+
+function toInt32(values: Int32Array | number[] | undefined, count: number): Int32Array {
+  if (values === undefined) return new Int32Array(count);
+  return values instanceof Int32Array ? values : Int32Array.from(values);
+}
+
+/**
+ * Quantizes `x` with scales and zero points the caller already has (requantizing, calibrated
+ * activation parameters, ONNX QuantizeLinear). One scale and no axis is per-tensor; an axis alone
+ * is per-channel; an axis and a block size is blocked. Codes saturate to the type's full range.
+ * Scales must be finite and > 0, except under `ggml`, whose stored `d` may be zero or negative.
+ *
+ * @example
+ * const q = await quantizeWithParams(x, [4], { dtype: 'uint8', scales: [40 / 255], zeroPoints: [64] });
+ */
+export async function quantizeWithParams(
+  x: Float32Array,
+  shape: readonly number[],
+  params: QuantParams,
+  options?: QuantOptions,
+): Promise<QuantizedTensor> {
+  checkInput(x, shape);
+  const dtype = checkDType(params.dtype);
+  const profile = checkProfile(params.profile ?? 'onnx');
+  const { axis, blockSize } = params;
+  if (blockSize !== undefined && axis === undefined) {
+    throw new QuantizationError('blockSize needs an axis: blocks run along params.axis', { field: 'blockSize' });
+  }
+  const scheme: QuantScheme = {
+    dtype,
+    symmetric: true,
+    granularity: axis === undefined ? 'tensor' : blockSize === undefined ? 'channel' : 'group',
+    profile,
+  };
+  if (axis !== undefined) scheme.axis = axis;
+  if (blockSize !== undefined) scheme.blockSize = blockSize;
+  const { scheme: resolved, layout } = resolveScheme(shape, scheme);
+  const backend = selectBackend(options);
+
+  const count = layout.paramCount;
+  const scales = params.scales instanceof Float32Array ? params.scales : Float32Array.from(params.scales);
+  const what = { tensor: 'one scale (per-tensor)', channel: `one scale per index of axis ${layout.axis}`,
+    group: `one scale per block of ${layout.blockSize} along axis ${layout.axis}` }[resolved.granularity];
+  if (scales.length !== count) {
+    throw new QuantizationError(`scales has ${scales.length} entries but ${what} needs ${count}`, { field: 'scales' });
+  }
+  const zeroPoints = toInt32(params.zeroPoints, count);
+  if (zeroPoints.length !== count) {
+    throw new QuantizationError(`zeroPoints has ${zeroPoints.length} entries but ${what} needs ${count}`, {
+      field: 'zeroPoints',
+    });
+  }
+  scales.forEach((s, p) => {
+    const ok = Number.isFinite(s) && (profile === 'ggml' || s > 0);
+    if (!ok) {
+      throw new QuantizationError(
+        `scales[${p}] is ${s}; a scale must be finite${profile === 'ggml' ? '' : ' and > 0'}`,
+        { field: 'scales', index: p },
+      );
+    }
+  });
+  const range = fullRange(dtype);
+  const zpSource = params.zeroPoints ?? [];
+  zeroPoints.forEach((z, p) => {
+    const given = zpSource[p] ?? z;
+    if (!Number.isInteger(given) || given < range.qmin || given > range.qmax) {
+      throw new QuantizationError(
+        `zeroPoints[${p}] is ${given}, outside the ${dtype} range [${range.qmin}, ${range.qmax}]`,
+        { field: 'zeroPoints', index: p },
+      );
+    }
+    if (profile === 'ggml' && z !== 0) {
+      throw new QuantizationError(`zeroPoints[${p}] is ${z}; the ggml formats have no zero point`, {
+        field: 'zeroPoints', index: p,
+      });
+    }
+  });
+  const symZp = symmetricZeroPoint(profile, resolved);
+  resolved.symmetric = zeroPoints.every((z) => z === symZp);
+  const codes = quantizeCodes(x, layout, profile, dtype, scales, zeroPoints, range);
+  return {
+    shape: [...shape],
+    scheme: resolved,
+    codes,
+    packed: packCodes(codes, bitsOf(dtype)),
+    scales: Float32Array.from(scales),
+    zeroPoints: Int32Array.from(zeroPoints),
+    backend,
+  };
+}
+
+/**
+ * Reconstructs `R = S·(Q − Z)` in float32 for every element of `q`.
+ *
+ * @example
+ * const approx = await dequantize(await quantize(x, shape, scheme));
+ */
+export async function dequantize(q: QuantizedTensor, options?: QuantOptions): Promise<Float32Array> {
+  checkShape(q.shape, q.codes.length);
+  const { layout } = resolveScheme(q.shape, q.scheme);
+  selectBackend(options);
+  const wantSigned = isSigned(q.scheme.dtype);
+  if ((q.codes instanceof Int8Array) !== wantSigned) {
+    throw new QuantizationError(`codes must be ${wantSigned ? 'an Int8Array' : 'a Uint8Array'} for ${q.scheme.dtype}`, {
+      field: 'codes',
+    });
+  }
+  for (const [field, arr] of [['scales', q.scales], ['zeroPoints', q.zeroPoints]] as const) {
+    if (arr.length !== layout.paramCount) {
+      throw new QuantizationError(`${field} has ${arr.length} entries but the scheme needs ${layout.paramCount}`, {
+        field,
+      });
+    }
+  }
+  return dequantizeCodes(q.codes, layout, q.scales, q.zeroPoints);
+}

@@ -1,0 +1,7 @@
+export * from './calibrate.js';
+export * from './dequantize.js';
+export * from './float.js';
+export * from './metrics.js';
+export * from './pack.js';
+export * from './quantize.js';
+export * from './reduce.js';

@@ -1,0 +1,54 @@
+import type { CodeRange, Layout } from '../layout.js';
+import type { Profile, QuantDType } from '../types.js';
+import { fround, roundHalfAway, roundHalfEven } from './float.js';
+import { forEachElement } from './reduce.js';
+
+/** How one element becomes a code, given its parameter's scale and zero point. */
+type CodeRule = (x: number, scale: number, inv: number, zp: number, range: CodeRange) => number;
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+// ONNX QuantizeLinear: a correctly rounded float32 quotient, rounded half to even.
+const onnxRule: CodeRule = (x, scale, _inv, zp, r) => clamp(roundHalfEven(fround(x / scale)) + zp, r.qmin, r.qmax);
+
+// FBGEMM (PyTorch): multiply by the float32 reciprocal, so x·inv may land on a tie x / scale misses.
+const pytorchRule: CodeRule = (x, _scale, inv, zp, r) => clamp(zp + roundHalfEven(fround(x * inv)), r.qmin, r.qmax);
+
+// quantize_row_q8_0_ref: roundf(x·id), ties away from zero.
+const q8Rule: CodeRule = (x, _scale, inv, _zp, r) => clamp(roundHalfAway(fround(x * inv)), r.qmin, r.qmax);
+
+// quantize_row_q4_0_ref: MIN(15, (int8_t)(x·id + 8.5f)) stored with an offset of 8; the sum is a
+// float32 addition and the cast truncates.
+const q4Rule: CodeRule = (x, _scale, inv) => clamp(Math.trunc(fround(fround(x * inv) + 8.5)), 0, 15) - 8;
+
+function reciprocal(profile: Profile, scale: number): number {
+  // ggml: id = d ? 1.0f/d : 0.0f.
+  if (profile === 'ggml' && scale === 0) return 0;
+  return fround(1 / scale);
+}
+
+/**
+ * Quantizes `x` with per-parameter `scales` and `zeroPoints`, clamping to `range`, by the rounding
+ * rule of `profile`. Writes into `dst` when given.
+ */
+export function quantizeCodes(
+  x: Float32Array,
+  layout: Layout,
+  profile: Profile,
+  dtype: QuantDType,
+  scales: Float32Array,
+  zeroPoints: Int32Array,
+  range: CodeRange,
+  dst?: Int8Array | Uint8Array,
+): Int8Array | Uint8Array {
+  const codes = dst ?? (range.qmin < 0 ? new Int8Array(x.length) : new Uint8Array(x.length));
+  const rule =
+    profile === 'onnx' ? onnxRule : profile === 'pytorch' ? pytorchRule : dtype === 'int8' ? q8Rule : q4Rule;
+  const inv = scales.map((s) => reciprocal(profile, s));
+  forEachElement(layout, (i, p) => {
+    codes[i] = rule(x[i] as number, scales[p] as number, inv[p] as number, zeroPoints[p] as number, range);
+  });
+  return codes;
+}

@@ -1,0 +1,270 @@
+import { QuantizationError } from './errors.js';
+import type { Granularity, Profile, QuantDType, QuantScheme } from './types.js';
+
+/** Integer range of a storage type. */
+export interface CodeRange {
+  qmin: number;
+  qmax: number;
+}
+
+const FULL_RANGES: Record<QuantDType, CodeRange> = {
+  int8: { qmin: -128, qmax: 127 },
+  uint8: { qmin: 0, qmax: 255 },
+  int4: { qmin: -8, qmax: 7 },
+  uint4: { qmin: 0, qmax: 15 },
+};
+
+const DTYPES = Object.keys(FULL_RANGES) as QuantDType[];
+const PROFILES: readonly Profile[] = ['onnx', 'pytorch', 'ggml'];
+const GRANULARITIES: readonly Granularity[] = ['tensor', 'channel', 'group'];
+
+/** The full range of `dtype`. */
+export function fullRange(dtype: QuantDType): CodeRange {
+  return FULL_RANGES[dtype];
+}
+
+export function isSigned(dtype: QuantDType): boolean {
+  return dtype === 'int8' || dtype === 'int4';
+}
+
+export function bitsOf(dtype: QuantDType): 4 | 8 {
+  return dtype === 'int8' || dtype === 'uint8' ? 8 : 4;
+}
+
+export function checkDType(dtype: unknown, field = 'dtype'): QuantDType {
+  if (!DTYPES.includes(dtype as QuantDType)) {
+    throw new QuantizationError(`${field} must be one of ${DTYPES.join(', ')}; got ${String(dtype)}`, { field });
+  }
+  return dtype as QuantDType;
+}
+
+export function checkProfile(profile: unknown): Profile {
+  if (!PROFILES.includes(profile as Profile)) {
+    throw new QuantizationError(`profile must be one of ${PROFILES.join(', ')}; got ${String(profile)}`, {
+      field: 'profile',
+    });
+  }
+  return profile as Profile;
+}
+
+/** Checks that `shape` is a list of non-negative integers whose product is `length`. */
+export function checkShape(shape: readonly number[], length: number): void {
+  if (!Array.isArray(shape)) {
+    throw new QuantizationError('shape must be an array of non-negative integers', { field: 'shape' });
+  }
+  let numel = 1;
+  shape.forEach((d, i) => {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new QuantizationError(`shape[${i}] must be a non-negative integer; got ${d}`, { field: 'shape' });
+    }
+    numel *= d;
+  });
+  if (numel !== length) {
+    throw new QuantizationError(
+      `shape [${shape.join(', ')}] holds ${numel} elements but the data has ${length}`,
+      { field: 'shape' },
+    );
+  }
+}
+
+/** Row-major coordinates of flat index `index` in `shape`. */
+export function unravel(index: number, shape: readonly number[]): number[] {
+  const coords = new Array<number>(shape.length).fill(0);
+  let rest = index;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d] ?? 1;
+    coords[d] = rest % n;
+    rest = Math.floor(rest / n);
+  }
+  return coords;
+}
+
+function normalizeAxis(axis: number, rank: number, field: string): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new QuantizationError(
+      rank === 0
+        ? `${field} ${axis} is out of range: a 0-d tensor has no axes`
+        : `${field} ${axis} is out of range for a tensor of rank ${rank} (valid: ${-rank}..${rank - 1})`,
+      { field },
+    );
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/**
+ * Where each element's scale lives. Elements are visited as `(o, k, n)` over
+ * `[outer, axisLen, inner]`; the parameter index is `rowBase(o, k) + n * innerStride`.
+ * A per-tensor layout is one row of `inner = numel` elements that all share parameter 0.
+ */
+export interface Layout {
+  granularity: Granularity;
+  /** The quantized axis (0 for per-tensor). */
+  axis: number;
+  /** Block length along the axis; `axisLen` for per-channel and per-tensor. */
+  blockSize: number;
+  outer: number;
+  axisLen: number;
+  inner: number;
+  numBlocks: number;
+  innerStride: 0 | 1;
+  paramCount: number;
+  /** Shape of the scale and zero-point tensors (ONNX layout). */
+  paramShape: number[];
+}
+
+function product(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+/** Builds the layout for `shape` quantized per tensor, per `axis` or in blocks along `axis`. */
+export function makeLayout(
+  shape: readonly number[],
+  granularity: Granularity,
+  axis: number,
+  blockSize: number,
+): Layout {
+  const numel = product(shape);
+  if (granularity === 'tensor') {
+    return {
+      granularity, axis: 0, blockSize: 1, outer: 1, axisLen: 1, inner: numel,
+      numBlocks: 1, innerStride: 0, paramCount: 1, paramShape: [],
+    };
+  }
+  const outer = product(shape.slice(0, axis));
+  const axisLen = shape[axis] ?? 1;
+  const inner = product(shape.slice(axis + 1));
+  if (granularity === 'channel') {
+    return {
+      granularity, axis, blockSize: axisLen, outer, axisLen, inner,
+      numBlocks: 1, innerStride: 0, paramCount: axisLen, paramShape: [axisLen],
+    };
+  }
+  const numBlocks = Math.ceil(axisLen / blockSize);
+  const paramShape = shape.slice();
+  paramShape[axis] = numBlocks;
+  return {
+    granularity, axis, blockSize, outer, axisLen, inner,
+    numBlocks, innerStride: 1, paramCount: outer * numBlocks * inner, paramShape,
+  };
+}
+
+/** Parameter index of row `(o, k)`; add `n * layout.innerStride` for the element. */
+export function rowBase(layout: Layout, o: number, k: number): number {
+  switch (layout.granularity) {
+    case 'tensor':
+      return 0;
+    case 'channel':
+      return k;
+    case 'group':
+      return (o * layout.numBlocks + Math.floor(k / layout.blockSize)) * layout.inner;
+  }
+}
+
+/** Parameter index (tensor, channel or block) of flat element `index`. */
+export function paramIndexOf(layout: Layout, index: number): number {
+  const n = index % layout.inner;
+  const row = Math.floor(index / layout.inner);
+  return rowBase(layout, Math.floor(row / layout.axisLen), row % layout.axisLen) + n * layout.innerStride;
+}
+
+/** A scheme with every default filled in, checked against a shape. */
+export interface ResolvedScheme {
+  scheme: QuantScheme;
+  layout: Layout;
+}
+
+/** The block length the ggml formats use. */
+export const GGML_BLOCK = 32;
+
+/**
+ * Validates `scheme` for a tensor of `shape` and fills its defaults. Any combination the profile
+ * cannot express is an error, never a substitution.
+ */
+export function resolveScheme(shape: readonly number[], scheme: QuantScheme): ResolvedScheme {
+  if (typeof scheme !== 'object' || scheme === null) {
+    throw new QuantizationError('scheme must be an object', { field: 'scheme' });
+  }
+  const dtype = checkDType(scheme.dtype, 'scheme.dtype');
+  const profile = checkProfile(scheme.profile);
+  if (typeof scheme.symmetric !== 'boolean') {
+    throw new QuantizationError(`scheme.symmetric must be true or false; got ${String(scheme.symmetric)}`, {
+      field: 'scheme.symmetric',
+    });
+  }
+  const granularity = scheme.granularity;
+  if (!GRANULARITIES.includes(granularity)) {
+    throw new QuantizationError(
+      `scheme.granularity must be one of ${GRANULARITIES.join(', ')}; got ${String(granularity)}`,
+      { field: 'scheme.granularity' },
+    );
+  }
+  const rank = shape.length;
+  let axis = 0;
+  let blockSize = 1;
+  if (granularity === 'tensor') {
+    if (scheme.axis !== undefined) {
+      throw new QuantizationError('scheme.axis applies only to channel and group granularity', {
+        field: 'scheme.axis',
+      });
+    }
+  } else {
+    axis = normalizeAxis(scheme.axis ?? (granularity === 'channel' ? 0 : rank - 1), rank, 'scheme.axis');
+  }
+  if (granularity === 'group') {
+    blockSize = scheme.blockSize ?? (profile === 'ggml' ? GGML_BLOCK : NaN);
+    if (!Number.isInteger(blockSize) || blockSize < 1) {
+      throw new QuantizationError(
+        `scheme.blockSize must be an integer >= 1 for group granularity; got ${String(scheme.blockSize)}`,
+        { field: 'scheme.blockSize' },
+      );
+    }
+  } else if (scheme.blockSize !== undefined) {
+    throw new QuantizationError('scheme.blockSize applies only to group granularity', {
+      field: 'scheme.blockSize',
+    });
+  }
+  if (profile === 'ggml') {
+    checkGgml(shape, dtype, scheme.symmetric, granularity, axis, blockSize);
+  }
+  const resolved: QuantScheme = { dtype, symmetric: scheme.symmetric, granularity, profile };
+  if (granularity !== 'tensor') resolved.axis = axis;
+  if (granularity === 'group') resolved.blockSize = blockSize;
+  return { scheme: resolved, layout: makeLayout(shape, granularity, axis, blockSize) };
+}
+
+/** ggml expresses exactly Q8_0 and Q4_0: symmetric int8/int4 in blocks of 32 along the last axis. */
+export function checkGgml(
+  shape: readonly number[],
+  dtype: QuantDType,
+  symmetric: boolean,
+  granularity: Granularity,
+  axis: number,
+  blockSize: number,
+): void {
+  const what = 'the ggml profile supports only Q8_0 and Q4_0';
+  if (dtype !== 'int8' && dtype !== 'int4') {
+    throw new QuantizationError(`${what} (dtype int8 or int4); got ${dtype}`, { field: 'scheme.dtype' });
+  }
+  if (!symmetric) {
+    throw new QuantizationError(`${what}, which are symmetric; asymmetric was asked`, { field: 'scheme.symmetric' });
+  }
+  if (granularity !== 'group' || blockSize !== GGML_BLOCK) {
+    throw new QuantizationError(
+      `${what}: granularity 'group' with blockSize ${GGML_BLOCK}; got ${granularity}` +
+        (granularity === 'group' ? ` with blockSize ${blockSize}` : ''),
+      { field: granularity === 'group' ? 'scheme.blockSize' : 'scheme.granularity' },
+    );
+  }
+  if (axis !== shape.length - 1) {
+    throw new QuantizationError(`${what}: blocks run along the last axis (${shape.length - 1}); got axis ${axis}`, {
+      field: 'scheme.axis',
+    });
+  }
+  const len = shape[axis] ?? 0;
+  if (len % GGML_BLOCK !== 0) {
+    throw new QuantizationError(
+      `${what}: the blocked axis must be a multiple of ${GGML_BLOCK}; axis ${axis} has length ${len}`,
+      { field: 'shape' },
+    );
+  }
+}

@@ -1,0 +1,70 @@
+/** Storage type of the quantized codes. */
+export type QuantDType = 'int8' | 'uint8' | 'int4' | 'uint4';
+
+/**
+ * Whose formulas define scale, zero point and rounding:
+ * `onnx` (QuantizeLinear / DynamicQuantizeLinear), `pytorch` (torch.ao observers and FBGEMM
+ * quantize), `ggml` (llama.cpp's Q8_0 / Q4_0 reference quantizers).
+ */
+export type Profile = 'onnx' | 'pytorch' | 'ggml';
+
+export type Granularity = 'tensor' | 'channel' | 'group';
+
+export type Backend = 'cpu' | 'webgpu';
+
+/**
+ * How a tensor is quantized.
+ *
+ * For `'channel'`, `axis` (default 0) has one scale per index (ONNX per-axis).
+ * For `'group'`, blocks of `blockSize` run along `axis` (default: the last axis); the last block
+ * of a row may be short (ONNX blocked quantization).
+ *
+ * @example
+ * const scheme: QuantScheme = { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'onnx' };
+ */
+export interface QuantScheme {
+  dtype: QuantDType;
+  symmetric: boolean;
+  granularity: Granularity;
+  axis?: number;
+  blockSize?: number;
+  profile: Profile;
+}
+
+/**
+ * The result of quantization. `codes` holds one logical code per element (`Int8Array` for
+ * int8/int4, `Uint8Array` for uint8/uint4); `packed` holds the same codes four (8-bit) or eight
+ * (4-bit) per little-endian `u32`, element 0 in the lowest bits. `scales` and `zeroPoints` have
+ * one entry per tensor, channel or block, laid out row-major in the tensor's shape with the
+ * quantized axis replaced by the channel or block count.
+ */
+export interface QuantizedTensor {
+  shape: number[];
+  scheme: QuantScheme;
+  codes: Int8Array | Uint8Array;
+  packed: Uint32Array;
+  scales: Float32Array;
+  zeroPoints: Int32Array;
+  /** Which backend produced this result; never changes silently. */
+  backend: Backend;
+}
+
+/** Options shared by every operation. */
+export interface QuantOptions {
+  /** Where the work runs. Default `'cpu'`. */
+  backend?: Backend;
+}
+
+/**
+ * Scales and zero points a caller already has, for {@link quantizeWithParams}.
+ * One scale and no axis is per-tensor; an axis alone is per-channel; an axis and a block size is
+ * blocked. `profile` defaults to `'onnx'`.
+ */
+export interface QuantParams {
+  dtype: QuantDType;
+  scales: Float32Array | number[];
+  zeroPoints?: Int32Array | number[];
+  axis?: number;
+  blockSize?: number;
+  profile?: Profile;
+}

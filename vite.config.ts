@@ -1,0 +1,27 @@
+import { builtinModules } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const nodeOnly = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), /^webgpu$/, /^commander$/];
+
+// One config for three jobs: `vite build` makes the library (dist/index.js for browsers and Node,
+// dist/cli.js for Node); `--mode demo` serves or builds the page in demo/; `vitest` runs the tests.
+export default defineConfig(({ mode }) =>
+  mode === 'demo'
+    ? { root: 'demo', base: './', build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' } }
+    : {
+        build: {
+          target: 'es2022',
+          outDir: 'dist',
+          emptyOutDir: true,
+          sourcemap: true,
+          minify: false,
+          lib: { entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
+          rolldownOptions: { external: nodeOnly },
+        },
+        test: {
+          include: ['test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+);
