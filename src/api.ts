@@ -1,6 +1,6 @@
 import { calibrate, symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
-import { packCodes } from './cpu/pack.js';
+import { packCodes, unpackCodes } from './cpu/pack.js';
 import { quantizeCodes } from './cpu/quantize.js';
 import { findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
@@ -8,6 +8,7 @@ import {
   bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, resolveScheme, unravel,
 } from './layout.js';
 import type { Backend, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
+import { dequantizeOnGpu, quantizeOnGpu } from './webgpu/engine.js';
 
 const BACKENDS: readonly Backend[] = ['cpu', 'webgpu'];
 
@@ -18,20 +19,16 @@ function selectBackend(options: QuantOptions | undefined): Backend {
       field: 'options.backend',
     });
   }
-  if (backend === 'webgpu') {
-    throw new QuantizationError(
-      "the 'webgpu' backend is not available in this version of webgpu-quantizer; use backend: 'cpu'",
-      { field: 'options.backend' },
-    );
-  }
   return backend;
 }
 
-function checkInput(x: Float32Array, shape: readonly number[]): void {
+/** Shape and type checks; the CPU also scans for NaN/Inf here, the GPU does it in its kernels. */
+function checkInput(x: Float32Array, shape: readonly number[], backend: Backend): void {
   if (!(x instanceof Float32Array)) {
     throw new QuantizationError('x must be a Float32Array', { field: 'x' });
   }
   checkShape(shape, x.length);
+  if (backend === 'webgpu') return;
   const bad = findNonFinite(x);
   if (bad >= 0) {
     const coords = unravel(bad, shape);
@@ -54,9 +51,13 @@ export async function quantize(
   scheme: QuantScheme,
   options?: QuantOptions,
 ): Promise<QuantizedTensor> {
-  checkInput(x, shape);
-  const { scheme: resolved, layout } = resolveScheme(shape, scheme);
   const backend = selectBackend(options);
+  checkInput(x, shape, backend);
+  const { scheme: resolved, layout } = resolveScheme(shape, scheme);
+  if (backend === 'webgpu') {
+    const r = await quantizeOnGpu(x, shape, layout, resolved, undefined, options ?? {});
+    return fromPacked(shape, resolved, r.packed, r.scales, r.zeroPoints, { backend, adapter: r.adapter });
+  }
   const params = calibrate(x, layout, resolved);
   const codes = quantizeCodes(
     x, layout, resolved.profile, resolved.dtype, params.codeScales, params.zeroPoints, params.range,
@@ -70,6 +71,16 @@ export async function quantize(
     zeroPoints: params.zeroPoints,
     backend,
   };
+}
+
+/** A result whose codes came back packed: the per-element codes are unpacked on the CPU. */
+function fromPacked(
+  shape: readonly number[], scheme: QuantScheme, packed: Uint32Array, scales: Float32Array, zeroPoints: Int32Array,
+  producer: Pick<QuantizedTensor, 'backend' | 'adapter'>,
+): QuantizedTensor {
+  const numel = shape.reduce((a, b) => a * b, 1);
+  const codes = unpackCodes(packed, bitsOf(scheme.dtype), numel, isSigned(scheme.dtype));
+  return { shape: [...shape], scheme, codes, packed, scales, zeroPoints, ...producer };
 }
 
 function toInt32(values: Int32Array | number[] | undefined, count: number): Int32Array {
@@ -92,7 +103,8 @@ export async function quantizeWithParams(
   params: QuantParams,
   options?: QuantOptions,
 ): Promise<QuantizedTensor> {
-  checkInput(x, shape);
+  const backend = selectBackend(options);
+  checkInput(x, shape, backend);
   const dtype = checkDType(params.dtype);
   const profile = checkProfile(params.profile ?? 'onnx');
   const { axis, blockSize } = params;
@@ -108,7 +120,6 @@ export async function quantizeWithParams(
   if (axis !== undefined) scheme.axis = axis;
   if (blockSize !== undefined) scheme.blockSize = blockSize;
   const { scheme: resolved, layout } = resolveScheme(shape, scheme);
-  const backend = selectBackend(options);
 
   const count = layout.paramCount;
   const scales = params.scales instanceof Float32Array ? params.scales : Float32Array.from(params.scales);
@@ -150,6 +161,10 @@ export async function quantizeWithParams(
   });
   const symZp = symmetricZeroPoint(profile, resolved);
   resolved.symmetric = zeroPoints.every((z) => z === symZp);
+  if (backend === 'webgpu') {
+    const r = await quantizeOnGpu(x, shape, layout, resolved, { scales, zeroPoints }, options ?? {});
+    return fromPacked(shape, resolved, r.packed, r.scales, r.zeroPoints, { backend, adapter: r.adapter });
+  }
   const codes = quantizeCodes(x, layout, profile, dtype, scales, zeroPoints, range);
   return {
     shape: [...shape],
@@ -170,8 +185,8 @@ export async function quantizeWithParams(
  */
 export async function dequantize(q: QuantizedTensor, options?: QuantOptions): Promise<Float32Array> {
   checkShape(q.shape, q.codes.length);
-  const { layout } = resolveScheme(q.shape, q.scheme);
-  selectBackend(options);
+  const { scheme, layout } = resolveScheme(q.shape, q.scheme);
+  const backend = selectBackend(options);
   const wantSigned = isSigned(q.scheme.dtype);
   if ((q.codes instanceof Int8Array) !== wantSigned) {
     throw new QuantizationError(`codes must be ${wantSigned ? 'an Int8Array' : 'a Uint8Array'} for ${q.scheme.dtype}`, {
@@ -184,6 +199,16 @@ export async function dequantize(q: QuantizedTensor, options?: QuantOptions): Pr
         field,
       });
     }
+  }
+  if (backend === 'webgpu') {
+    const words = Math.ceil(q.codes.length / (32 / bitsOf(scheme.dtype)));
+    if (q.packed.length !== words) {
+      throw new QuantizationError(`packed has ${q.packed.length} words but ${q.codes.length} codes need ${words}`, {
+        field: 'packed',
+      });
+    }
+    const r = await dequantizeOnGpu(q.packed, q.codes.length, q.shape, layout, scheme, q.scales, q.zeroPoints, options ?? {});
+    return r.values;
   }
   return dequantizeCodes(q.codes, layout, q.scales, q.zeroPoints);
 }

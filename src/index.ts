@@ -4,6 +4,9 @@ export type { CodeMismatch, CompareOptions, ComparisonReport, ParamMismatch } fr
 export { errorMetrics } from './cpu/metrics.js';
 export type { ErrorMetrics, ErrorStats } from './cpu/metrics.js';
 export { QuantizationError } from './errors.js';
+export { adapterFacts, releaseDevice } from './webgpu/device.js';
+export type { AdapterFacts } from './webgpu/device.js';
+export type { GpuOptions, Progress } from './webgpu/engine.js';
 export * as reference from './cpu/index.js';
 export type {
   Backend, Granularity, Profile, QuantDType, QuantOptions, QuantParams, QuantScheme, QuantizedTensor,

@@ -1,3 +1,6 @@
+import type { AdapterFacts } from './webgpu/device.js';
+import type { GpuOptions } from './webgpu/engine.js';
+
 /** Storage type of the quantized codes. */
 export type QuantDType = 'int8' | 'uint8' | 'int4' | 'uint4';
 
@@ -45,13 +48,18 @@ export interface QuantizedTensor {
   packed: Uint32Array;
   scales: Float32Array;
   zeroPoints: Int32Array;
-  /** Which backend produced this result; never changes silently. */
+  /** Which backend produced this result; a request for one is never served by the other. */
   backend: Backend;
+  /** The adapter that produced a `'webgpu'` result. */
+  adapter?: AdapterFacts;
 }
 
-/** Options shared by every operation. */
-export interface QuantOptions {
-  /** Where the work runs. Default `'cpu'`. */
+/**
+ * Options shared by every operation. `backend` defaults to `'cpu'`, the reference, which runs
+ * everywhere; `'webgpu'` runs on the caller's `device` or on one the library acquires, and fails
+ * with a clear error rather than falling back to the CPU.
+ */
+export interface QuantOptions extends GpuOptions {
   backend?: Backend;
 }
 

@@ -1,0 +1,53 @@
+// quantize.wgsl — codes for one chunk, packed little-endian into u32 words.
+//
+// Bindings: P (uniform), input (the chunk's float32 values as bits), code_scales, inverses,
+//   zero_points (per parameter of the window from param_base, from calibrate.wgsl), packed (out:
+//   the chunk's words), first_bad (atomic: the lowest flat index of a NaN or ±Inf, else 0xffffffff).
+// Dispatch: one invocation per output word (4 codes at 8 bits, 8 at 4 bits), folded to 2-D.
+// Invariants: the chunk starts at a multiple of 8 elements; lanes past the tensor's end are 0.
+// Exactness: onnx divides with div_rn; pytorch and ggml multiply by the float32 reciprocal (WGSL
+//   `*` is correctly rounded); ggml Q4_0's x·id + 8.5 is kept from fusing by launder(); rounding
+//   uses WGSL `round` (half to even), trunc, or round_half_away — never a float mode WGSL leaves open.
+
+@group(0) @binding(1) var<storage, read> input: array<u32>;
+@group(0) @binding(2) var<storage, read> code_scales: array<f32>;
+@group(0) @binding(3) var<storage, read> inverses: array<f32>;
+@group(0) @binding(4) var<storage, read> zero_points: array<i32>;
+@group(0) @binding(5) var<storage, read_write> packed: array<u32>;
+@group(0) @binding(6) var<storage, read_write> first_bad: atomic<u32>;
+
+override WG: u32 = 64;
+
+fn code_of(x: f32, p: u32) -> i32 {
+  let zp = zero_points[p];
+  var q = 0;
+  if (P.profile == 0u) {
+    q = to_int_sat(round(div_rn(x, code_scales[p]))) + zp;
+  } else if (P.profile == 1u) {
+    q = zp + to_int_sat(round(x * inverses[p]));
+  } else if (P.bits == 8u) {
+    q = to_int_sat(round_half_away(launder(x * inverses[p])));
+  } else {
+    return clamp(to_int_sat(trunc(launder(x * inverses[p]) + 8.5)), 0, 15) - 8;
+  }
+  return clamp(q, P.qmin, P.qmax);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let w = flat_id(gid);
+  let per_word = 32u / P.bits;
+  let words = (P.chunk_len + per_word - 1u) / per_word;
+  if (w >= words) { return; }
+  let mask = (1u << P.bits) - 1u;
+  var word = 0u;
+  for (var lane = 0u; lane < per_word; lane = lane + 1u) {
+    let local = w * per_word + lane;
+    if (local >= P.chunk_len) { break; }
+    let bits = input[local];
+    if (!is_finite_bits(bits)) { atomicMin(&first_bad, P.chunk_start + local); }
+    let code = code_of(bitcast<f32>(bits), param_of(P.chunk_start + local) - P.param_base);
+    word = word | ((bitcast<u32>(code) & mask) << (lane * P.bits));
+  }
+  packed[w] = word;
+}

@@ -1,0 +1,310 @@
+// WebGPU implementations of quantize and dequantize: the same results as src/cpu/, bit for bit.
+import { codeRange } from '../cpu/calibrate.js';
+import { QuantizationError } from '../errors.js';
+import { bitsOf, type CodeRange, fullRange, type Layout, unravel } from '../layout.js';
+import type { QuantScheme } from '../types.js';
+import { gpuContext, type AdapterFacts, type GpuContext } from './device.js';
+import { type Binding, guarded, type Scratch } from './gpu.js';
+import type { UniformValues } from './shaders.js';
+
+/** Progress of a long operation, reported after each chunk. */
+export interface Progress {
+  stage: 'reduce' | 'quantize' | 'dequantize';
+  /** Bytes of input processed so far in this stage, and in all. */
+  doneBytes: number;
+  totalBytes: number;
+}
+
+export interface GpuOptions {
+  /** Run on this device instead of one the library acquires. */
+  device?: GPUDevice;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  /**
+   * Largest chunk of the input bound at once, in bytes. Defaults to what the device allows
+   * (maxStorageBufferBindingSize and maxBufferSize); set it lower to bound GPU memory.
+   */
+  maxChunkBytes?: number;
+}
+
+/** Elements each reduction invocation walks. */
+const SLICE_LEN = 256;
+/** Words per (parameter, slice) statistics record; see shaders/reduce.wgsl. */
+const STAT_WORDS = 7;
+const NO_INDEX = 0xffffffff;
+const PROFILES = { onnx: 0, pytorch: 1, ggml: 2 } as const;
+const GRANULARITIES = { tensor: 0, channel: 1, group: 2 } as const;
+
+interface Span {
+  start: number;
+  len: number;
+}
+
+/** A run of elements whose parameters are all calibrated together. */
+interface Window extends Span {
+  paramBase: number;
+  paramCount: number;
+}
+
+function chunkElements(ctx: GpuContext, options: GpuOptions): number {
+  const { maxStorageBufferBindingSize, maxBufferSize } = ctx.device.limits;
+  const bytes = Math.min(maxStorageBufferBindingSize, maxBufferSize, options.maxChunkBytes ?? Infinity);
+  const elements = Math.floor(bytes / 4 / 8) * 8;
+  if (elements < 8) {
+    throw new QuantizationError(`maxChunkBytes must allow at least 32 bytes; got ${options.maxChunkBytes}`, {
+      field: 'options.maxChunkBytes',
+    });
+  }
+  return elements;
+}
+
+/** Word-aligned chunks of at most `max` elements covering [0, numel). */
+function chunks(numel: number, max: number): Span[] {
+  const out: Span[] = [];
+  for (let start = 0; start < numel; start += max) out.push({ start, len: Math.min(max, numel - start) });
+  return out;
+}
+
+/**
+ * Calibration windows. Per tensor and per channel, one window spans the whole tensor and its
+ * statistics accumulate over every chunk. Per group, a window is a run of whole block rows
+ * (a block row: one block along the axis for every inner index), so that no block straddles two
+ * windows and each window is calibrated on its own.
+ */
+function windows(layout: Layout, numel: number, maxElements: number): Window[] {
+  if (layout.granularity !== 'group') return [{ start: 0, len: numel, paramBase: 0, paramCount: layout.paramCount }];
+  const { outer, axisLen, inner, blockSize, numBlocks } = layout;
+  const out: Window[] = [];
+  let current: Window | undefined;
+  for (let o = 0; o < outer; o++) {
+    for (let b = 0; b < numBlocks; b++) {
+      const len = (Math.min(blockSize, axisLen - b * blockSize)) * inner;
+      if (len > maxElements) {
+        throw new QuantizationError(
+          `one block row (${blockSize} × ${inner} elements along axis ${layout.axis}) is larger than a chunk ` +
+            `(${maxElements} elements); raise maxChunkBytes or use a smaller block`,
+          { field: 'scheme.blockSize' },
+        );
+      }
+      const start = (o * axisLen + b * blockSize) * inner;
+      const paramBase = (o * numBlocks + b) * inner;
+      if (current && current.len + len <= maxElements) {
+        current.len += len;
+        current.paramCount += inner;
+      } else {
+        current = { start, len, paramBase, paramCount: inner };
+        out.push(current);
+      }
+    }
+  }
+  return out;
+}
+
+function membersPerParam(layout: Layout, numel: number): number {
+  return layout.granularity === 'tensor' ? numel : layout.granularity === 'channel' ? layout.outer * layout.inner : layout.blockSize;
+}
+
+interface Plan {
+  ctx: GpuContext;
+  layout: Layout;
+  numel: number;
+  base: Omit<UniformValues, 'row_threads' | 'chunk_start' | 'chunk_len' | 'slices' | 'param_count' | 'param_base' | 'given'>;
+}
+
+function makePlan(ctx: GpuContext, layout: Layout, scheme: QuantScheme, range: CodeRange, numel: number): Plan {
+  if (numel >= 2 ** 31) {
+    throw new QuantizationError(`the WebGPU backend handles tensors of fewer than 2^31 elements; this one has ${numel}`, {
+      field: 'shape',
+    });
+  }
+  return {
+    ctx, layout, numel,
+    base: {
+      numel, outer: layout.outer, axis_len: layout.axisLen, inner: layout.inner, block: layout.blockSize,
+      num_blocks: layout.numBlocks, granularity: GRANULARITIES[layout.granularity], slice_len: SLICE_LEN,
+      profile: PROFILES[scheme.profile], bits: bitsOf(scheme.dtype), qmin: range.qmin, qmax: range.qmax,
+      symmetric: scheme.symmetric ? 1 : 0, zero: 0, m_outer: 0, m_axis_len: 0, m_inner: 0,
+    },
+  };
+}
+
+function upload(s: Scratch, target: GPUBuffer, x: Float32Array, span: Span): void {
+  s.ctx.device.queue.writeBuffer(target, 0, x.buffer, x.byteOffset + span.start * 4, span.len * 4);
+}
+
+/** Per-parameter buffers, for the whole tensor. */
+interface ParamBuffers {
+  scales: GPUBuffer;
+  zeroPoints: GPUBuffer;
+  codeScales: GPUBuffer;
+  inverses: GPUBuffer;
+}
+
+function paramBuffers(s: Scratch, count: number): ParamBuffers {
+  return {
+    scales: s.storage('scales', count * 4),
+    zeroPoints: s.storage('zero points', count * 4),
+    codeScales: s.storage('code scales', count * 4),
+    inverses: s.storage('inverses', count * 4),
+  };
+}
+
+/** Reduces and calibrates every window, leaving scales and zero points in `params`. */
+async function calibrateOnGpu(
+  s: Scratch, plan: Plan, x: Float32Array, input: GPUBuffer, params: ParamBuffers, maxElements: number,
+  options: GpuOptions, uploaded: Span | undefined,
+): Promise<void> {
+  const { ctx, layout, numel } = plan;
+  const wins = windows(layout, numel, maxElements);
+  const largest = Math.max(...wins.map((w) => w.paramCount));
+  const maxSlices = Math.ceil(Math.min(membersPerParam(layout, numel), maxElements) / SLICE_LEN) || 1;
+  const stats = s.storage('statistics', largest * STAT_WORDS * 4);
+  const partials = s.storage('partial statistics', largest * maxSlices * STAT_WORDS * 4);
+  const init = new Uint32Array(largest * STAT_WORDS);
+  for (let p = 0; p < largest; p++) init[p * STAT_WORDS + 6] = NO_INDEX;
+  let done = 0;
+  for (const win of wins) {
+    ctx.device.queue.writeBuffer(stats, 0, init);
+    const spans = layout.granularity === 'group' ? [{ start: win.start, len: win.len }] : chunks(numel, maxElements);
+    for (const span of spans) {
+      options.signal?.throwIfAborted();
+      if (uploaded?.start !== span.start || uploaded.len !== span.len) upload(s, input, x, span);
+      const slices = Math.max(1, Math.ceil(Math.min(membersPerParam(layout, numel), span.len) / SLICE_LEN));
+      const values = {
+        ...plan.base, chunk_start: span.start, chunk_len: span.len, slices, param_count: win.paramCount,
+        param_base: win.paramBase, given: 0,
+      };
+      const encoder = ctx.device.createCommandEncoder({ label: 'reduce' });
+      s.dispatch(encoder, 'reduce', win.paramCount * slices, values, [input, partials]);
+      s.dispatch(encoder, 'combine', win.paramCount, values, [partials, stats]);
+      ctx.device.queue.submit([encoder.finish()]);
+      done += span.len * 4;
+      options.onProgress?.({ stage: 'reduce', doneBytes: done, totalBytes: numel * 4 });
+    }
+    const encoder = ctx.device.createCommandEncoder({ label: 'calibrate' });
+    s.dispatch(encoder, 'calibrate', win.paramCount, {
+      ...plan.base, chunk_start: win.start, chunk_len: win.len, slices: 1, param_count: win.paramCount,
+      param_base: win.paramBase, given: 0,
+    }, [stats, params.scales, params.zeroPoints, params.codeScales, params.inverses]);
+    ctx.device.queue.submit([encoder.finish()]);
+  }
+}
+
+export interface GpuQuantized {
+  packed: Uint32Array;
+  scales: Float32Array;
+  zeroPoints: Int32Array;
+  adapter: AdapterFacts;
+}
+
+/**
+ * Quantizes `x` on the GPU. Without `given`, scales and zero points come from the data (reduce →
+ * combine → calibrate); with it, they are the caller's and codes saturate to the full range.
+ */
+export async function quantizeOnGpu(
+  x: Float32Array,
+  shape: readonly number[],
+  layout: Layout,
+  scheme: QuantScheme,
+  given: { scales: Float32Array; zeroPoints: Int32Array } | undefined,
+  options: GpuOptions,
+): Promise<GpuQuantized> {
+  const ctx = await gpuContext(options.device);
+  const range = given ? fullRange(scheme.dtype) : codeRange(scheme);
+  const plan = makePlan(ctx, layout, scheme, range, x.length);
+  const maxElements = chunkElements(ctx, options);
+  return guarded(ctx, `quantizing a [${shape.join(', ')}] tensor`, async (s) => {
+    const numel = x.length;
+    const bits = bitsOf(scheme.dtype);
+    const perWord = 32 / bits;
+    const spans = chunks(numel, maxElements);
+    const input = s.storage('input chunk', Math.min(numel, maxElements) * 4);
+    const params = paramBuffers(s, layout.paramCount);
+    let uploaded: Span | undefined;
+    if (spans.length === 1 && spans[0]) {
+      upload(s, input, x, spans[0]);
+      uploaded = spans[0];
+    }
+    if (given) {
+      ctx.device.queue.writeBuffer(params.scales, 0, given.scales);
+      ctx.device.queue.writeBuffer(params.zeroPoints, 0, given.zeroPoints);
+      const encoder = ctx.device.createCommandEncoder({ label: 'prepare parameters' });
+      s.dispatch(encoder, 'calibrate', layout.paramCount, {
+        ...plan.base, chunk_start: 0, chunk_len: numel, slices: 1, param_count: layout.paramCount, param_base: 0,
+        given: 1,
+      }, [s.storage('no statistics', 4 * STAT_WORDS), params.scales, params.zeroPoints, params.codeScales, params.inverses]);
+      ctx.device.queue.submit([encoder.finish()]);
+    } else if (numel > 0) {
+      await calibrateOnGpu(s, plan, x, input, params, maxElements, options, uploaded);
+    }
+
+    const packed = new Uint32Array(Math.ceil(numel / perWord));
+    const firstBad = s.storage('first non-finite index', 4);
+    ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
+    const out = s.storage('packed chunk', Math.ceil(Math.min(numel, maxElements) / perWord) * 4);
+    for (const span of spans) {
+      options.signal?.throwIfAborted();
+      if (uploaded?.start !== span.start || uploaded.len !== span.len) upload(s, input, x, span);
+      uploaded = span;
+      const words = Math.ceil(span.len / perWord);
+      const encoder = ctx.device.createCommandEncoder({ label: 'quantize' });
+      s.dispatch(encoder, 'quantize', words, {
+        ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: layout.paramCount,
+        param_base: 0, given: given ? 1 : 0,
+      }, [input, params.codeScales, params.inverses, params.zeroPoints, out, firstBad]);
+      packed.set(new Uint32Array(await s.read(out, 0, words * 4, encoder)), span.start / perWord);
+      options.onProgress?.({ stage: 'quantize', doneBytes: span.start * 4 + span.len * 4, totalBytes: numel * 4 });
+    }
+    const bad = new Uint32Array(await s.read(firstBad, 0, 4))[0] ?? NO_INDEX;
+    if (bad !== NO_INDEX) {
+      const coords = unravel(bad, shape);
+      throw new QuantizationError(
+        `x holds ${String(x[bad])} at flat index ${bad} (coordinates [${coords.join(', ')}]); only finite values can be quantized`,
+        { field: 'x', index: bad, coords },
+      );
+    }
+    const scales = new Float32Array(await s.read(params.scales, 0, layout.paramCount * 4));
+    const zeroPoints = new Int32Array(await s.read(params.zeroPoints, 0, layout.paramCount * 4));
+    return { packed, scales, zeroPoints, adapter: ctx.adapter };
+  });
+}
+
+/** R = S·(Q − Z) on the GPU, from packed codes. */
+export async function dequantizeOnGpu(
+  packed: Uint32Array,
+  numel: number,
+  shape: readonly number[],
+  layout: Layout,
+  scheme: QuantScheme,
+  scales: Float32Array,
+  zeroPoints: Int32Array,
+  options: GpuOptions,
+): Promise<{ values: Float32Array; adapter: AdapterFacts }> {
+  const ctx = await gpuContext(options.device);
+  const plan = makePlan(ctx, layout, scheme, fullRange(scheme.dtype), numel);
+  const maxElements = chunkElements(ctx, options);
+  return guarded(ctx, `dequantizing a [${shape.join(', ')}] tensor`, async (s) => {
+    const perWord = 32 / bitsOf(scheme.dtype);
+    const values = new Float32Array(numel);
+    const sc = s.storage('scales', scales.byteLength);
+    const zp = s.storage('zero points', zeroPoints.byteLength);
+    ctx.device.queue.writeBuffer(sc, 0, scales);
+    ctx.device.queue.writeBuffer(zp, 0, zeroPoints);
+    const codes = s.storage('packed chunk', Math.ceil(Math.min(numel, maxElements) / perWord) * 4);
+    const out = s.storage('output chunk', Math.min(numel, maxElements) * 4);
+    for (const span of chunks(numel, maxElements)) {
+      options.signal?.throwIfAborted();
+      const words = Math.ceil(span.len / perWord);
+      ctx.device.queue.writeBuffer(codes, 0, packed, span.start / perWord, words);
+      const encoder = ctx.device.createCommandEncoder({ label: 'dequantize' });
+      const bindings: Binding[] = [codes, sc, zp, out];
+      s.dispatch(encoder, 'dequantize', words, {
+        ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: layout.paramCount,
+        param_base: 0, given: 0,
+      }, bindings);
+      values.set(new Float32Array(await s.read(out, 0, span.len * 4, encoder)), span.start);
+      options.onProgress?.({ stage: 'dequantize', doneBytes: (span.start + span.len) * 4, totalBytes: numel * 4 });
+    }
+    return { values, adapter: ctx.adapter };
+  });
+}

@@ -1,0 +1,34 @@
+// The GPU-vs-CPU suite in Node, on Dawn (SwiftShader where there is no GPU; see package.json).
+import { afterAll, describe, expect, it } from 'vitest';
+import { adapterFacts, releaseDevice } from '../../src/index.js';
+import { chunkCases, type GpuCase, matrixCases, runCase, runWithParamsCase, shapeCases } from './suite.js';
+
+afterAll(async () => {
+  await releaseDevice();
+});
+
+function expectEqual(r: { name: string; equal: boolean; summary: string; dequantizeEqual: boolean }): void {
+  expect({ name: r.name, summary: r.summary, dequantizeEqual: r.dequantizeEqual }).toEqual({
+    name: r.name, summary: 'bit-identical: codes, packed words, scales and zero points all equal', dequantizeEqual: true,
+  });
+}
+
+describe('WebGPU equals the CPU reference (Node, Dawn)', () => {
+  it('runs on a real adapter and says which', async () => {
+    const facts = await adapterFacts();
+    expect(facts.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
+    expect(typeof facts.isFallback).toBe('boolean');
+  });
+
+  const cases: GpuCase[] = [...matrixCases(), ...shapeCases(), ...chunkCases()];
+  it.each(cases.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
+    expectEqual(await runCase(c, 1000 + i));
+  });
+
+  it.each(matrixCases().filter((_, i) => i % 3 === 0).map((c, i) => [c.name, c, i] as const))(
+    'quantizeWithParams: %s',
+    async (_name, c, i) => {
+      expectEqual(await runWithParamsCase(c, 2000 + i));
+    },
+  );
+});

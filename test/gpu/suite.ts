@@ -1,0 +1,157 @@
+// The GPU-vs-CPU suite, written once and run twice: in Node through Dawn (test/gpu/node.test.ts)
+// and inside headless Chromium (test/browser/gpu-in-browser.test.ts). Every case quantizes on
+// both backends and compares with compareQuantized; the expected result is the CPU reference.
+import { compareQuantized, dequantize, quantize, quantizeWithParams } from '../../src/index.js';
+import type { Profile, QuantDType, QuantOptions, QuantScheme } from '../../src/index.js';
+import { randomNormal, seededRandom } from '../../src/synthetic.js';
+
+export type DataKind = 'normal' | 'outliers' | 'zero-channels' | 'ties';
+
+export interface GpuCase {
+  name: string;
+  shape: number[];
+  scheme: QuantScheme;
+  data: DataKind;
+  /** Forces chunking by binding at most this many bytes at once. */
+  maxChunkBytes?: number;
+}
+
+export interface CaseResult {
+  name: string;
+  equal: boolean;
+  summary: string;
+  dequantizeEqual: boolean;
+}
+
+function numel(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Deterministic input of each kind. `ties`: values (k + 0.5)/4, and each row led by 31.75 (even
+ * rows) or 31.875 (odd rows), so that onnx symmetric int8 (31.75/127) and pytorch symmetric int8
+ * (31.875/127.5) get a scale of exactly 0.25 and every x/scale is a tie.
+ */
+export function makeData(kind: DataKind, shape: number[], seed: number): Float32Array {
+  const n = numel(shape);
+  const x = randomNormal(n, seed);
+  const rows = shape[0] ?? 1;
+  const rowLen = n / Math.max(rows, 1);
+  if (kind === 'outliers') {
+    for (let i = 0; i < n; i++) if (Math.floor(i / rowLen) % 5 === 1) x[i] = (x[i] as number) * 40;
+  } else if (kind === 'zero-channels') {
+    for (let i = 0; i < n; i++) if (Math.floor(i / rowLen) % 3 === 0) x[i] = 0;
+  } else if (kind === 'ties') {
+    const rand = seededRandom(seed);
+    for (let i = 0; i < n; i++) x[i] = (Math.floor(rand() * 254) - 127 + 0.5) / 4;
+    for (let r = 0; r < rows; r++) x[r * rowLen] = r % 2 === 0 ? 31.75 : 31.875;
+  }
+  return x;
+}
+
+const DTYPES: QuantDType[] = ['int8', 'uint8', 'int4', 'uint4'];
+
+/** profile × dtype × symmetry × granularity on shapes with prime, non-multiple-of-8 dimensions. */
+export function matrixCases(): GpuCase[] {
+  const out: GpuCase[] = [];
+  const granularities: [string, Partial<QuantScheme>][] = [
+    ['tensor', { granularity: 'tensor' }],
+    ['channel axis 0', { granularity: 'channel', axis: 0 }],
+    ['channel axis 1', { granularity: 'channel', axis: 1 }],
+    ['channel last', { granularity: 'channel', axis: -1 }],
+    ['group 8', { granularity: 'group', blockSize: 8 }],
+    ['group 32', { granularity: 'group', blockSize: 32 }],
+    ['group 128', { granularity: 'group', blockSize: 128 }],
+    ['group 5 axis 1 (ragged)', { granularity: 'group', axis: 1, blockSize: 5 }],
+  ];
+  const data: DataKind[] = ['normal', 'outliers', 'zero-channels', 'ties'];
+  let d = 0;
+  for (const profile of ['onnx', 'pytorch'] as Profile[]) {
+    for (const dtype of DTYPES) {
+      for (const symmetric of [true, false]) {
+        for (const [gname, g] of granularities) {
+          const kind = data[d++ % data.length] as DataKind;
+          const scheme = { dtype, symmetric, profile, ...g } as QuantScheme;
+          out.push({ name: `${profile} ${dtype} ${symmetric ? 'sym' : 'asym'} ${gname} ${kind}`, shape: [7, 13, 299], scheme, data: kind });
+        }
+      }
+    }
+  }
+  for (const dtype of ['int8', 'int4'] as const) {
+    for (const kind of data) {
+      out.push({
+        name: `ggml ${dtype === 'int8' ? 'Q8_0' : 'Q4_0'} ${kind}`, shape: [11, 3, 96],
+        scheme: { dtype, symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' }, data: kind,
+      });
+    }
+  }
+  return out;
+}
+
+/** Shapes that break assumptions, on a representative scheme of each kind. */
+export function shapeCases(): GpuCase[] {
+  const schemes: QuantScheme[] = [
+    { dtype: 'int8', symmetric: true, granularity: 'tensor', profile: 'onnx' },
+    { dtype: 'uint8', symmetric: false, granularity: 'channel', profile: 'pytorch' },
+    { dtype: 'uint4', symmetric: false, granularity: 'channel', axis: -1, profile: 'onnx' },
+    { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 8, profile: 'pytorch' },
+  ];
+  const shapes = [[1], [3], [5], [7], [31], [33], [10007], [2, 3], [3, 10007], [10007, 3], [1, 1, 1], [5, 1, 7]];
+  const out: GpuCase[] = [];
+  for (const shape of shapes) {
+    for (const scheme of schemes) {
+      out.push({ name: `[${shape}] ${scheme.profile} ${scheme.dtype} ${scheme.granularity}`, shape, scheme, data: 'normal' });
+    }
+  }
+  return out;
+}
+
+/** Tensors split into chunks far smaller than the binding limit: statistics must cross chunks. */
+export function chunkCases(): GpuCase[] {
+  const schemes: [string, QuantScheme][] = [
+    ['per tensor', { dtype: 'int8', symmetric: true, granularity: 'tensor', profile: 'onnx' }],
+    ['per tensor affine', { dtype: 'uint8', symmetric: false, granularity: 'tensor', profile: 'pytorch' }],
+    ['channel axis 0', { dtype: 'int8', symmetric: false, granularity: 'channel', axis: 0, profile: 'onnx' }],
+    ['channel axis 1', { dtype: 'uint4', symmetric: true, granularity: 'channel', axis: 1, profile: 'pytorch' }],
+    ['channel last', { dtype: 'int4', symmetric: false, granularity: 'channel', axis: 2, profile: 'onnx' }],
+    ['group 3 axis 0', { dtype: 'int8', symmetric: true, granularity: 'group', axis: 0, blockSize: 3, profile: 'onnx' }],
+    ['group 7 last', { dtype: 'uint8', symmetric: false, granularity: 'group', blockSize: 7, profile: 'pytorch' }],
+    ['Q8_0', { dtype: 'int8', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' }],
+    ['Q4_0', { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' }],
+  ];
+  return schemes.map(([name, scheme], i) => ({
+    name: `chunked ${name}`, shape: [37, 5, 64], scheme, data: i % 2 === 0 ? 'outliers' : 'normal',
+    maxChunkBytes: 4096 + 32 * i,
+  }));
+}
+
+/** Quantizes and dequantizes on both backends; the CPU result is the expected one. */
+export async function runCase(c: GpuCase, seed: number, extra: QuantOptions = {}): Promise<CaseResult> {
+  const x = makeData(c.data, c.shape, seed);
+  const gpuOptions: QuantOptions = { ...extra, backend: 'webgpu' };
+  if (c.maxChunkBytes !== undefined) gpuOptions.maxChunkBytes = c.maxChunkBytes;
+  const gpu = await quantize(x, c.shape, c.scheme, gpuOptions);
+  const cpu = await quantize(x, c.shape, c.scheme, { backend: 'cpu' });
+  const report = compareQuantized(gpu, cpu, { input: x });
+  const yGpu = await dequantize(cpu, gpuOptions);
+  const yCpu = await dequantize(cpu);
+  const a = new Uint32Array(yGpu.buffer);
+  const b = new Uint32Array(yCpu.buffer);
+  return { name: c.name, equal: report.equal, summary: report.summary, dequantizeEqual: a.length === b.length && a.every((v, i) => v === b[i]) };
+}
+
+/** quantizeWithParams on both backends with the CPU's calibrated parameters. */
+export async function runWithParamsCase(c: GpuCase, seed: number): Promise<CaseResult> {
+  const x = makeData(c.data, c.shape, seed);
+  const cpu = await quantize(x, c.shape, c.scheme);
+  const { dtype, profile, axis, blockSize } = cpu.scheme;
+  const params = {
+    dtype, scales: cpu.scales, zeroPoints: cpu.zeroPoints, profile,
+    ...(axis === undefined ? {} : { axis }),
+    ...(blockSize === undefined ? {} : { blockSize }),
+  };
+  const a = await quantizeWithParams(x, c.shape, params, { backend: 'webgpu' });
+  const b = await quantizeWithParams(x, c.shape, params, { backend: 'cpu' });
+  const report = compareQuantized(a, b, { input: x });
+  return { name: `with params: ${c.name}`, equal: report.equal, summary: report.summary, dequantizeEqual: true };
+}
