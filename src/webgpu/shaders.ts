@@ -11,9 +11,12 @@ export type KernelName = 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'dequ
 
 const KERNELS: Record<KernelName, string> = { reduce, combine, calibrate, quantize, dequantize };
 
-/** A kernel's full source: the shared uniform and helpers, the exact-arithmetic library, the kernel. */
+/** What every kernel starts with: the shared uniform and helpers, and the exact-arithmetic library. */
+export const LIBRARY_SOURCE = `${common}\n${exact}\n`;
+
+/** A kernel's full source. */
 export function kernelSource(name: KernelName): string {
-  return `${common}\n${exact}\n${KERNELS[name]}`;
+  return LIBRARY_SOURCE + KERNELS[name];
 }
 
 /** Fields of `struct Params` in shaders/common.wgsl, in order; each is 4 bytes. */

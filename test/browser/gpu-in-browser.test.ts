@@ -1,0 +1,56 @@
+// The GPU-vs-CPU suite of test/gpu/suite.ts inside headless Chromium, on its WebGPU (SwiftShader
+// where there is no GPU).
+import type { Browser, Page } from 'puppeteer-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as Suite from '../gpu/suite.js';
+import type * as Quantizer from '../../src/index.js';
+import { launchChromium } from './harness.js';
+
+declare global {
+  interface Window {
+    suite: typeof Suite;
+    quantizer: typeof Quantizer;
+  }
+}
+
+let vite: ViteDevServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  vite = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error', clearScreen: false });
+  await vite.listen();
+  const address = vite.httpServer?.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  browser = await launchChromium();
+  page = await browser.newPage();
+  await page.goto(`http://localhost:${port}/test/browser/gpu-page.html`);
+  await page.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await vite?.close();
+});
+
+describe('WebGPU equals the CPU reference (headless Chromium)', () => {
+  it('uses the browser adapter', async () => {
+    const facts = await page.evaluate(() => window.quantizer.adapterFacts());
+    expect(facts.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
+  });
+
+  it('every case of the suite is bit-identical', async () => {
+    const results = await page.evaluate(async () => {
+      const { matrixCases, shapeCases, chunkCases, runCase, runWithParamsCase } = window.suite;
+      const cases = [...matrixCases(), ...shapeCases(), ...chunkCases()];
+      const out = [];
+      for (const [i, c] of cases.entries()) out.push(await runCase(c, 1000 + i));
+      for (const [i, c] of matrixCases().filter((_, j) => j % 3 === 0).entries()) out.push(await runWithParamsCase(c, 2000 + i));
+      return out;
+    });
+    expect(results.length).toBeGreaterThan(200);
+    const failures = results.filter((r) => !r.equal || !r.dequantizeEqual).map((r) => `${r.name}: ${r.summary}`);
+    expect(failures).toEqual([]);
+  });
+});

@@ -1,0 +1,117 @@
+// shaders/exact.wgsl on the device, against float32 arithmetic done by the CPU (a float64 quotient
+// of two float32 values rounded once to float32 is the correctly rounded float32 quotient).
+import { afterAll, describe, expect, it } from 'vitest';
+import { reference, releaseDevice } from '../../src/index.js';
+import { gpuContext } from '../../src/webgpu/device.js';
+import { encodeParams, LIBRARY_SOURCE, PARAM_FIELDS, type UniformValues } from '../../src/webgpu/shaders.js';
+import { seededRandom } from '../../src/synthetic.js';
+
+afterAll(releaseDevice);
+
+/** Runs `expr` (WGSL over a: f32, b: f32, returning u32) for every pair on the device. */
+async function evaluate(expr: string, a: Float32Array, b: Float32Array): Promise<Uint32Array> {
+  const { device } = await gpuContext();
+  const code = `${LIBRARY_SOURCE}
+@group(0) @binding(1) var<storage, read> xs: array<u32>;
+@group(0) @binding(2) var<storage, read> ys: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= arrayLength(&out) + P.zero) { return; }
+  let a = bitcast<f32>(xs[i]);
+  let b = bitcast<f32>(ys[i]);
+  out[i] = ${expr};
+}`;
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+  const make = (data: ArrayBufferView | null, size: number, usage: number) => {
+    const buf = device.createBuffer({ size, usage });
+    if (data) device.queue.writeBuffer(buf, 0, data as GPUAllowSharedBufferSource);
+    return buf;
+  };
+  const values = Object.fromEntries(PARAM_FIELDS.map((f) => [f, 0])) as UniformValues;
+  const uniform = make(new Uint8Array(encodeParams(values)), PARAM_FIELDS.length * 4, 0x40 | 0x8);
+  const xs = make(a, a.byteLength, 0x80 | 0x8);
+  const ys = make(b, b.byteLength, 0x80 | 0x8);
+  const out = make(null, a.byteLength, 0x80 | 0x4);
+  const staging = make(null, a.byteLength, 0x1 | 0x8);
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [uniform, xs, ys, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  }));
+  pass.dispatchWorkgroups(Math.ceil(a.length / 64));
+  pass.end();
+  enc.copyBufferToBuffer(out, 0, staging, 0, a.byteLength);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(1);
+  const result = new Uint32Array(staging.getMappedRange().slice(0));
+  for (const buf of [uniform, xs, ys, out, staging]) buf.destroy();
+  return result;
+}
+
+function bits(x: Float32Array): Uint32Array {
+  return new Uint32Array(x.buffer, x.byteOffset, x.length);
+}
+
+/** Float32 values spread over every exponent, subnormals and signed zeros included. */
+function spread(n: number, seed: number): Float32Array {
+  const rand = seededRandom(seed);
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const exponent = Math.floor(rand() * 254);
+    out[i] = ((rand() < 0.5 ? 0x80000000 : 0) | (exponent << 23) | Math.floor(rand() * 0x800000)) >>> 0;
+  }
+  out.set([0, 0x80000000, 1, 0x807fffff, 0x00800000, 0x7f7fffff, 0x3f800000, 0x40000000]);
+  return new Float32Array(out.buffer);
+}
+
+describe('exact arithmetic on the device', () => {
+  it('div_rn is the correctly rounded quotient, subnormals, overflow and signed zeros included', async () => {
+    const a = spread(20000, 1);
+    const b = spread(20000, 2).map((v) => (v === 0 ? 3 : v));
+    // Near ties: quotients that fall within a few ulps of k.5, where a 2.5-ulp division misrounds.
+    const rand = seededRandom(3);
+    for (let i = 0; i < 4000; i++) {
+      const scale = Math.fround(0.001 + rand());
+      const k = Math.floor(rand() * 256) - 128;
+      const tie = new Float32Array([(k + 0.5) * scale]);
+      bits(tie)[0] = (bits(tie)[0] as number) + Math.floor(rand() * 5) - 2;
+      a[i] = tie[0] as number;
+      b[i] = scale;
+    }
+    const got = await evaluate('bitcast<u32>(div_rn(a, b))', a, b);
+    const want = bits(a.map((x, i) => Math.fround(x / (b[i] as number))));
+    const bad = Array.from(got).findIndex((g, i) => g !== want[i]);
+    expect(bad === -1 ? 'all equal' : `pair ${bad}: ${a[bad]} / ${b[bad]} gave bits ${got[bad]?.toString(16)}, want ${want[bad]?.toString(16)}`).toBe('all equal');
+  });
+
+  it('f16_bits rounds to nearest even like the CPU reference, and f16_value inverts it', async () => {
+    const a = spread(20000, 4).map((v) => v * 2 ** -100 * 2 ** 100);
+    const rand = seededRandom(5);
+    for (let i = 0; i < 6000; i++) a[i] = (rand() - 0.5) * 2 ** (Math.floor(rand() * 50) - 30);
+    const got = await evaluate('f16_bits(a)', a, a);
+    expect(Array.from(got)).toEqual(Array.from(a, (v) => reference.f32ToF16Bits(v)));
+    const halves = new Float32Array(Uint32Array.from({ length: 0x10000 }, (_, h) => h).buffer);
+    const back = await evaluate('bitcast<u32>(f16_value(bitcast<u32>(a)))', halves, halves);
+    const want = Array.from({ length: 0x10000 }, (_, h) => reference.f32Bits(reference.f16BitsToF32(h)));
+    const firstBad = Array.from(back).findIndex((g, h) => g !== want[h] && !Number.isNaN(reference.f16BitsToF32(h)));
+    expect(firstBad).toBe(-1);
+  });
+
+  it('round_half_away is C roundf, and to_int_sat saturates instead of overflowing', async () => {
+    const a = Float32Array.from([0.5, -0.5, 1.5, 2.5, -2.5, 0.49999997, -0.49999997, 126.5, 3.4e38, -3.4e38, 40000.5, -7.25]);
+    const got = new Int32Array((await evaluate('bitcast<u32>(to_int_sat(round_half_away(a)))', a, a)).buffer);
+    expect(Array.from(got)).toEqual([1, -1, 2, 3, -3, 0, 0, 127, 32767, -32768, 32767, -7]);
+  });
+});
+
+describe('uniform layout', () => {
+  it('PARAM_FIELDS lists struct Params of shaders/common.wgsl in order', () => {
+    const struct = /struct Params \{([^}]*)\}/.exec(LIBRARY_SOURCE)?.[1] ?? '';
+    const fields = struct.split('\n').map((l) => l.trim().split(':')[0]).filter((f) => f && !f.startsWith('//'));
+    expect(fields).toEqual([...PARAM_FIELDS]);
+  });
+});
