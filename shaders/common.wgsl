@@ -59,6 +59,75 @@ fn param_of(i: u32) -> u32 {
   return (o * P.num_blocks + k / P.block) * P.inner + n;
 }
 
+// A tensor seen as [outer, axis_len, inner] around an axis, with its parameters: one for the
+// tensor (granularity 0), one per index of the axis (1), or one per block (2). Reductions use it
+// for the quantization layout and for the per-channel metrics layout alike.
+struct Layout {
+  numel: u32,
+  outer: u32,
+  axis_len: u32,
+  inner: u32,
+  block: u32,
+  num_blocks: u32,
+  granularity: u32,
+}
+
+fn quant_layout() -> Layout {
+  return Layout(P.numel, P.outer, P.axis_len, P.inner, P.block, P.num_blocks, P.granularity);
+}
+
+fn member_count(L: Layout, p: u32) -> u32 {
+  if (L.granularity == 0u) { return L.numel; }
+  if (L.granularity == 1u) { return L.outer * L.inner; }
+  let b = (p / L.inner) % L.num_blocks;
+  return min(L.block, L.axis_len - b * L.block);
+}
+
+// Flat index of the j-th member (in flat order) of parameter p.
+fn member(L: Layout, p: u32, j: u32) -> u32 {
+  if (L.granularity == 0u) { return j; }
+  if (L.granularity == 1u) {
+    return ((j / L.inner) * L.axis_len + p) * L.inner + j % L.inner;
+  }
+  let n = p % L.inner;
+  let t = p / L.inner;
+  let b = t % L.num_blocks;
+  let o = t / L.num_blocks;
+  return (o * L.axis_len + b * L.block + j) * L.inner + n;
+}
+
+// How many members of parameter p have a flat index below c. Members map to increasing flat
+// indices, so those inside a chunk [c0, c1) are exactly count_below(c0) .. count_below(c1).
+fn count_below(L: Layout, p: u32, c: u32) -> u32 {
+  if (L.granularity == 0u) { return min(c, L.numel); }
+  if (L.granularity == 1u) {
+    let rowc = c / L.inner;
+    var full = 0u;
+    if (rowc > p) { full = min(L.outer, (rowc - p + L.axis_len - 1u) / L.axis_len); }
+    var part = 0u;
+    if (rowc % L.axis_len == p && rowc / L.axis_len < L.outer) { part = c % L.inner; }
+    return full * L.inner + part;
+  }
+  let n = p % L.inner;
+  if (c <= n) { return 0u; }
+  let rows = (c - n + L.inner - 1u) / L.inner;
+  let t = p / L.inner;
+  let b = t % L.num_blocks;
+  let o = t / L.num_blocks;
+  let first_row = o * L.axis_len + b * L.block;
+  if (rows <= first_row) { return 0u; }
+  return min(rows - first_row, member_count(L, p));
+}
+
+// The code of element `local` of a chunk from its packed words, sign-extended for signed types.
+fn unpack_code(word: u32, local: u32) -> i32 {
+  let per_word = 32u / P.bits;
+  let mask = (1u << P.bits) - 1u;
+  var code = i32((word >> ((local % per_word) * P.bits)) & mask);
+  if (P.qmin < 0 && code > i32(mask >> 1u)) { code = code - i32(mask) - 1; }
+  return code;
+}
+
 fn is_finite_bits(b: u32) -> bool {
   return (b & 0x7f800000u) != 0x7f800000u;
 }

@@ -21,13 +21,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let words = (P.chunk_len + per_word - 1u) / per_word;
   if (w >= words) { return; }
   let word = packed[w];
-  let mask = (1u << P.bits) - 1u;
-  let signed = P.qmin < 0;
   for (var lane = 0u; lane < per_word; lane = lane + 1u) {
     let local = w * per_word + lane;
     if (local >= P.chunk_len) { break; }
-    var code = i32((word >> (lane * P.bits)) & mask);
-    if (signed && code > i32(mask >> 1u)) { code = code - i32(mask) - 1; }
+    let code = unpack_code(word, local);
     let p = param_of(P.chunk_start + local) - P.param_base;
     output[local] = scales[p] * f32(code - zero_points[p]);
   }

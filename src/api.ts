@@ -1,11 +1,12 @@
 import { calibrate, symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
+import { errorMetrics, metricsFromSums } from './cpu/metrics.js';
 import { packCodes, unpackCodes } from './cpu/pack.js';
 import { quantizeCodes } from './cpu/quantize.js';
 import { findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import {
-  bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, resolveScheme, unravel,
+  bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, normalizeAxis, resolveScheme, unravel,
 } from './layout.js';
 import type { Backend, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
 import { dequantizeOnGpu, quantizeOnGpu } from './webgpu/engine.js';
@@ -54,9 +55,12 @@ export async function quantize(
   const backend = selectBackend(options);
   checkInput(x, shape, backend);
   const { scheme: resolved, layout } = resolveScheme(shape, scheme);
+  const axis = metricsAxis(options, shape, resolved);
   if (backend === 'webgpu') {
-    const r = await quantizeOnGpu(x, shape, layout, resolved, undefined, options ?? {});
-    return fromPacked(shape, resolved, r.packed, r.scales, r.zeroPoints, { backend, adapter: r.adapter });
+    const r = await quantizeOnGpu(x, shape, layout, resolved, undefined, axis, options ?? {});
+    return fromPacked(shape, resolved, r.packed, r.scales, r.zeroPoints, {
+      backend, adapter: r.adapter, ...(r.errors && axis !== undefined ? { metrics: metricsFromSums(r.errors, axis) } : {}),
+    });
   }
   const params = calibrate(x, layout, resolved);
   const codes = quantizeCodes(
@@ -70,7 +74,25 @@ export async function quantize(
     scales: params.scales,
     zeroPoints: params.zeroPoints,
     backend,
+    ...cpuMetrics(x, shape, layout, codes, params.scales, params.zeroPoints, axis),
   };
+}
+
+/** The axis metrics run along, or undefined when none were asked for. */
+function metricsAxis(options: QuantOptions | undefined, shape: readonly number[], scheme: QuantScheme): number | undefined {
+  const m = options?.metrics;
+  if (!m) return undefined;
+  if (typeof m === 'object' && m.axis !== undefined) return normalizeAxis(m.axis, shape.length, 'options.metrics.axis');
+  return scheme.granularity === 'channel' ? scheme.axis : 0;
+}
+
+/** The CPU's metrics for codes it made. */
+function cpuMetrics(
+  x: Float32Array, shape: readonly number[], layout: Layout, codes: Int8Array | Uint8Array, scales: Float32Array,
+  zeroPoints: Int32Array, axis: number | undefined,
+): Pick<QuantizedTensor, 'metrics'> {
+  if (axis === undefined) return {};
+  return { metrics: errorMetrics(x, dequantizeCodes(codes, layout, scales, zeroPoints), shape, axis) };
 }
 
 /** A result whose codes came back packed: the per-element codes are unpacked on the CPU. */
@@ -161,9 +183,12 @@ export async function quantizeWithParams(
   });
   const symZp = symmetricZeroPoint(profile, resolved);
   resolved.symmetric = zeroPoints.every((z) => z === symZp);
+  const errorAxis = metricsAxis(options, shape, resolved);
   if (backend === 'webgpu') {
-    const r = await quantizeOnGpu(x, shape, layout, resolved, { scales, zeroPoints }, options ?? {});
-    return fromPacked(shape, resolved, r.packed, r.scales, r.zeroPoints, { backend, adapter: r.adapter });
+    const r = await quantizeOnGpu(x, shape, layout, resolved, { scales, zeroPoints }, errorAxis, options ?? {});
+    return fromPacked(shape, resolved, r.packed, r.scales, r.zeroPoints, {
+      backend, adapter: r.adapter, ...(r.errors && errorAxis !== undefined ? { metrics: metricsFromSums(r.errors, errorAxis) } : {}),
+    });
   }
   const codes = quantizeCodes(x, layout, profile, dtype, scales, zeroPoints, range);
   return {
@@ -174,6 +199,7 @@ export async function quantizeWithParams(
     scales: Float32Array.from(scales),
     zeroPoints: Int32Array.from(zeroPoints),
     backend,
+    ...cpuMetrics(x, shape, layout, codes, scales, zeroPoints, errorAxis),
   };
 }
 

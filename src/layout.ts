@@ -79,7 +79,8 @@ export function unravel(index: number, shape: readonly number[]): number[] {
   return coords;
 }
 
-function normalizeAxis(axis: number, rank: number, field: string): number {
+/** `axis` in [0, rank), accepting negative axes counted from the end. */
+export function normalizeAxis(axis: number, rank: number, field: string): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
     throw new QuantizationError(
       rank === 0

@@ -1,3 +1,4 @@
+import type { ErrorMetrics } from './cpu/metrics.js';
 import type { AdapterFacts } from './webgpu/device.js';
 import type { GpuOptions } from './webgpu/engine.js';
 
@@ -52,6 +53,8 @@ export interface QuantizedTensor {
   backend: Backend;
   /** The adapter that produced a `'webgpu'` result. */
   adapter?: AdapterFacts;
+  /** Reconstruction error, when `options.metrics` asked for it. */
+  metrics?: ErrorMetrics;
 }
 
 /**
@@ -61,6 +64,12 @@ export interface QuantizedTensor {
  */
 export interface QuantOptions extends GpuOptions {
   backend?: Backend;
+  /**
+   * Also measure the reconstruction error (MSE, max abs error, SQNR, per channel) where the codes
+   * are made, without a separate dequantize. Channels run along `axis`: by default the scheme's
+   * axis for per-channel schemes, else axis 0.
+   */
+  metrics?: boolean | { axis?: number };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { makeLayout } from '../layout.js';
+import { type Layout, makeLayout } from '../layout.js';
 import { forEachElement } from './reduce.js';
 
 /** Error of a reconstruction over one set of elements. */
@@ -23,6 +23,33 @@ function stats(sumSq: number, signal: number, maxAbs: number, count: number): Er
   };
 }
 
+/** Per-channel sums of squared error and of squared input, largest error and element count. */
+export interface ErrorSums {
+  sumSq: Float64Array;
+  signal: Float64Array;
+  maxAbs: Float64Array;
+  count: Float64Array;
+}
+
+/** Metrics from per-channel sums: how both backends finish. */
+export function metricsFromSums(sums: ErrorSums, channelAxis: number): ErrorMetrics {
+  const { sumSq, signal, maxAbs, count } = sums;
+  const perChannel = Array.from(sumSq, (_, p) =>
+    stats(sumSq[p] as number, signal[p] as number, maxAbs[p] as number, count[p] as number),
+  );
+  const total = (a: Float64Array): number => a.reduce((t, v) => t + v, 0);
+  return {
+    ...stats(total(sumSq), total(signal), maxAbs.reduce((m, v) => Math.max(m, v), 0), total(count)),
+    channelAxis,
+    perChannel,
+  };
+}
+
+/** The per-channel layout metrics use: along `channelAxis`, or one channel for a 0-d tensor. */
+export function metricsLayout(shape: readonly number[], channelAxis: number): Layout {
+  return shape.length === 0 ? makeLayout([1], 'channel', 0, 1) : makeLayout(shape, 'channel', channelAxis, 1);
+}
+
 /**
  * MSE, max abs error and SQNR of `y` as a reconstruction of `x`, for the whole tensor and for
  * each index of `channelAxis` (default 0). These are statistics, not codes: the sums run in
@@ -34,13 +61,12 @@ export function errorMetrics(
   shape: readonly number[],
   channelAxis = 0,
 ): ErrorMetrics {
-  const layout =
-    shape.length === 0 ? makeLayout(shape, 'tensor', 0, 1) : makeLayout(shape, 'channel', channelAxis, 1);
+  const layout = metricsLayout(shape, channelAxis);
   const n = layout.paramCount;
-  const sumSq = new Float64Array(n);
-  const signal = new Float64Array(n);
-  const maxAbs = new Float64Array(n);
-  const count = new Float64Array(n);
+  const sums: ErrorSums = {
+    sumSq: new Float64Array(n), signal: new Float64Array(n), maxAbs: new Float64Array(n), count: new Float64Array(n),
+  };
+  const { sumSq, signal, maxAbs, count } = sums;
   forEachElement(layout, (i, p) => {
     const xi = x[i] as number;
     const e = xi - (y[i] as number);
@@ -49,13 +75,5 @@ export function errorMetrics(
     count[p] = (count[p] as number) + 1;
     if (Math.abs(e) > (maxAbs[p] as number)) maxAbs[p] = Math.abs(e);
   });
-  const perChannel = Array.from({ length: n }, (_, p) =>
-    stats(sumSq[p] as number, signal[p] as number, maxAbs[p] as number, count[p] as number),
-  );
-  const total = (a: Float64Array): number => a.reduce((s, v) => s + v, 0);
-  return {
-    ...stats(total(sumSq), total(signal), maxAbs.reduce((m, v) => Math.max(m, v), 0), x.length),
-    channelAxis: layout.axis,
-    perChannel,
-  };
+  return metricsFromSums(sums, layout.axis);
 }

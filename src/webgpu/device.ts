@@ -24,6 +24,8 @@ export interface GpuContext {
   owned: boolean;
   /** Settles when the device is lost. */
   lost: Promise<GPUDeviceLostInfo>;
+  /** Set once the device is lost, so that failures it causes can be told apart. */
+  lostInfo?: GPUDeviceLostInfo;
 }
 
 const contexts = new WeakMap<GPUDevice, GpuContext>();
@@ -107,6 +109,9 @@ async function acquire(): Promise<GpuContext> {
 
 function register(device: GPUDevice, adapter: AdapterFacts, isOwned: boolean): GpuContext {
   const context: GpuContext = { device, adapter, owned: isOwned, lost: device.lost };
+  void device.lost.then((info) => {
+    context.lostInfo = info;
+  });
   contexts.set(device, context);
   return context;
 }

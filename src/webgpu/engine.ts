@@ -1,5 +1,6 @@
 // WebGPU implementations of quantize and dequantize: the same results as src/cpu/, bit for bit.
 import { codeRange } from '../cpu/calibrate.js';
+import { type ErrorSums, metricsLayout } from '../cpu/metrics.js';
 import { QuantizationError } from '../errors.js';
 import { bitsOf, type CodeRange, fullRange, type Layout, unravel } from '../layout.js';
 import type { QuantScheme } from '../types.js';
@@ -31,6 +32,8 @@ export interface GpuOptions {
 const SLICE_LEN = 256;
 /** Words per (parameter, slice) statistics record; see shaders/reduce.wgsl. */
 const STAT_WORDS = 7;
+/** Words per (channel, slice) error record; see shaders/metrics.wgsl. */
+const METRIC_WORDS = 4;
 const NO_INDEX = 0xffffffff;
 const PROFILES = { onnx: 0, pytorch: 1, ggml: 2 } as const;
 const GRANULARITIES = { tensor: 0, channel: 1, group: 2 } as const;
@@ -195,6 +198,22 @@ export interface GpuQuantized {
   scales: Float32Array;
   zeroPoints: Int32Array;
   adapter: AdapterFacts;
+  /** Per-channel error sums along the requested metrics axis. */
+  errors?: ErrorSums;
+}
+
+/** Accumulates metrics.wgsl's per-(channel, slice) records of one chunk into float64 sums. */
+function addErrorRecords(sums: ErrorSums, records: Float32Array, slices: number): void {
+  const channels = sums.sumSq.length;
+  for (let c = 0; c < channels; c++) {
+    for (let s = 0; s < slices; s++) {
+      const o = (c * slices + s) * METRIC_WORDS;
+      sums.sumSq[c] = (sums.sumSq[c] as number) + (records[o] as number);
+      sums.signal[c] = (sums.signal[c] as number) + (records[o + 1] as number);
+      sums.maxAbs[c] = Math.max(sums.maxAbs[c] as number, records[o + 2] as number);
+      sums.count[c] = (sums.count[c] as number) + (records[o + 3] as number);
+    }
+  }
 }
 
 /**
@@ -207,6 +226,7 @@ export async function quantizeOnGpu(
   layout: Layout,
   scheme: QuantScheme,
   given: { scales: Float32Array; zeroPoints: Int32Array } | undefined,
+  metricsAxis: number | undefined,
   options: GpuOptions,
 ): Promise<GpuQuantized> {
   const ctx = await gpuContext(options.device);
@@ -242,6 +262,13 @@ export async function quantizeOnGpu(
     const firstBad = s.storage('first non-finite index', 4);
     ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
     const out = s.storage('packed chunk', Math.ceil(Math.min(numel, maxElements) / perWord) * 4);
+    const m = metricsAxis === undefined ? undefined : metricsLayout(shape, metricsAxis);
+    const errors: ErrorSums | undefined = m && {
+      sumSq: new Float64Array(m.paramCount), signal: new Float64Array(m.paramCount),
+      maxAbs: new Float64Array(m.paramCount), count: new Float64Array(m.paramCount),
+    };
+    const metricSlices = m ? Math.max(1, Math.ceil(Math.min(m.outer * m.inner, maxElements) / SLICE_LEN)) : 0;
+    const records = m && s.storage('error records', m.paramCount * metricSlices * METRIC_WORDS * 4);
     for (const span of spans) {
       options.signal?.throwIfAborted();
       if (uploaded?.start !== span.start || uploaded.len !== span.len) upload(s, input, x, span);
@@ -252,7 +279,17 @@ export async function quantizeOnGpu(
         ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: layout.paramCount,
         param_base: 0, given: given ? 1 : 0,
       }, [input, params.codeScales, params.inverses, params.zeroPoints, out, firstBad]);
-      packed.set(new Uint32Array(await s.read(out, 0, words * 4, encoder)), span.start / perWord);
+      if (m && errors && records) {
+        const slices = Math.max(1, Math.ceil(Math.min(m.outer * m.inner, span.len) / SLICE_LEN));
+        s.dispatch(encoder, 'metrics', m.paramCount * slices, {
+          ...plan.base, chunk_start: span.start, chunk_len: span.len, slices, param_count: layout.paramCount,
+          param_base: 0, given: 0, m_outer: m.outer, m_axis_len: m.axisLen, m_inner: m.inner,
+        }, [input, out, params.scales, params.zeroPoints, records]);
+        packed.set(new Uint32Array(await s.read(out, 0, words * 4, encoder)), span.start / perWord);
+        addErrorRecords(errors, new Float32Array(await s.read(records, 0, m.paramCount * slices * METRIC_WORDS * 4)), slices);
+      } else {
+        packed.set(new Uint32Array(await s.read(out, 0, words * 4, encoder)), span.start / perWord);
+      }
       options.onProgress?.({ stage: 'quantize', doneBytes: span.start * 4 + span.len * 4, totalBytes: numel * 4 });
     }
     const bad = new Uint32Array(await s.read(firstBad, 0, 4))[0] ?? NO_INDEX;
@@ -265,7 +302,7 @@ export async function quantizeOnGpu(
     }
     const scales = new Float32Array(await s.read(params.scales, 0, layout.paramCount * 4));
     const zeroPoints = new Int32Array(await s.read(params.zeroPoints, 0, layout.paramCount * 4));
-    return { packed, scales, zeroPoints, adapter: ctx.adapter };
+    return { packed, scales, zeroPoints, adapter: ctx.adapter, ...(errors ? { errors } : {}) };
   });
 }
 

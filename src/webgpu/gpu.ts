@@ -138,19 +138,23 @@ export async function guarded<T>(ctx: GpuContext, what: string, work: (scratch: 
   } finally {
     scratch.destroy();
   }
-  const validation = await device.popErrorScope();
-  const oom = await device.popErrorScope();
-  if ('lost' in outcome) {
-    throw new QuantizationError(
-      `the GPU device was lost while ${what}: ${outcome.lost.message || outcome.lost.reason}` +
+  // A lost device may never answer popErrorScope; its loss is the error to report then.
+  const pop = () => Promise.race([device.popErrorScope(), ctx.lost.then(() => null)]);
+  const validation = await pop();
+  const oom = await pop();
+  // A lost device also makes the work itself fail (mapAsync rejects); report the loss, not that.
+  const lostError = (info: GPUDeviceLostInfo) =>
+    new QuantizationError(
+      `the GPU device was lost while ${what}: ${info.message || info.reason}` +
         (ctx.owned ? '; the next call acquires a new device' : '; pass a new device to continue'),
       { field: 'device' },
     );
-  }
+  const lost = 'lost' in outcome ? outcome.lost : ctx.lostInfo;
+  if (lost) throw lostError(lost);
   if (oom) throw new QuantizationError(`the GPU ran out of memory while ${what}: ${oom.message}`, { field: 'device' });
   if (validation) {
     throw new QuantizationError(`WebGPU rejected the work while ${what}: ${validation.message}`, { field: 'device' });
   }
-  if ('error' in outcome) throw outcome.error;
-  return outcome.value;
+  if ('value' in outcome) return outcome.value;
+  throw 'error' in outcome ? outcome.error : lostError(outcome.lost);
 }

@@ -4,12 +4,13 @@ import combine from '../../shaders/combine.wgsl?raw';
 import common from '../../shaders/common.wgsl?raw';
 import dequantize from '../../shaders/dequantize.wgsl?raw';
 import exact from '../../shaders/exact.wgsl?raw';
+import metrics from '../../shaders/metrics.wgsl?raw';
 import quantize from '../../shaders/quantize.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
 
-export type KernelName = 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'dequantize';
+export type KernelName = 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'dequantize' | 'metrics';
 
-const KERNELS: Record<KernelName, string> = { reduce, combine, calibrate, quantize, dequantize };
+const KERNELS: Record<KernelName, string> = { reduce, combine, calibrate, quantize, dequantize, metrics };
 
 /** What every kernel starts with: the shared uniform and helpers, and the exact-arithmetic library. */
 export const LIBRARY_SOURCE = `${common}\n${exact}\n`;

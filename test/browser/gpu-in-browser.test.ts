@@ -50,7 +50,36 @@ describe('WebGPU equals the CPU reference (headless Chromium)', () => {
       return out;
     });
     expect(results.length).toBeGreaterThan(200);
-    const failures = results.filter((r) => !r.equal || !r.dequantizeEqual).map((r) => `${r.name}: ${r.summary}`);
+    const failures = results
+      .filter((r) => !r.equal || !r.dequantizeEqual || r.metricsProblem)
+      .map((r) => `${r.name}: ${r.summary}${r.dequantizeEqual ? '' : '; dequantize differs'} ${r.metricsProblem ?? ''}`);
     expect(failures).toEqual([]);
+  });
+});
+
+describe('Chromium without WebGPU', () => {
+  it("a WebGPU request fails clearly, naming the CPU backend, which still works", async () => {
+    const plain = await launchChromium([], false);
+    try {
+      const p = await plain.newPage();
+      const address = vite.httpServer?.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      await p.goto(`http://localhost:${port}/test/browser/gpu-page.html`);
+      await p.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
+      const outcome = await p.evaluate(async () => {
+        const { quantize } = window.quantizer;
+        const scheme = { dtype: 'int8', symmetric: true, granularity: 'tensor', profile: 'onnx' } as const;
+        const x = new Float32Array([1, -2, 3]);
+        const gpuError = await quantize(x, [3], scheme, { backend: 'webgpu' }).then(() => 'no error', (e: Error) => e.message);
+        const cpu = await quantize(x, [3], scheme);
+        return { hasGpu: 'gpu' in navigator, gpuError, backend: cpu.backend, codes: Array.from(cpu.codes) };
+      });
+      expect(outcome.gpuError).toMatch(/WebGPU is unavailable.*backend: 'cpu'/);
+      expect(outcome.backend).toBe('cpu');
+      // scale = 2·3/254 = 3/127: 1 → rne(42.33) = 42, −2 → rne(−84.67) = −85, 3 → 127.
+      expect(outcome.codes).toEqual([42, -85, 127]);
+    } finally {
+      await plain.close();
+    }
   });
 });

@@ -39,7 +39,8 @@ export async function serveRepository(root = ROOT): Promise<StaticServer> {
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+/** Headless Chromium with WebGPU enabled, unless `webgpu` is false. */
+export async function launchChromium(extraArgs: string[] = [], webgpu = true): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM}: install it (bash scripts/install-browser.sh) or set CHROMIUM_PATH`,
@@ -50,7 +51,7 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
     headless: true,
     args: [
       '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', '--enable-unsafe-webgpu', ...extraArgs,
+      '--no-first-run', ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-features=WebGPU']), ...extraArgs,
     ],
   });
 }

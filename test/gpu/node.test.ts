@@ -1,15 +1,16 @@
 // The GPU-vs-CPU suite in Node, on Dawn (SwiftShader where there is no GPU; see package.json).
 import { afterAll, describe, expect, it } from 'vitest';
 import { adapterFacts, releaseDevice } from '../../src/index.js';
-import { chunkCases, type GpuCase, matrixCases, runCase, runWithParamsCase, shapeCases } from './suite.js';
+import { type CaseResult, chunkCases, type GpuCase, matrixCases, runCase, runWithParamsCase, shapeCases } from './suite.js';
 
 afterAll(async () => {
   await releaseDevice();
 });
 
-function expectEqual(r: { name: string; equal: boolean; summary: string; dequantizeEqual: boolean }): void {
-  expect({ name: r.name, summary: r.summary, dequantizeEqual: r.dequantizeEqual }).toEqual({
+function expectEqual(r: CaseResult): void {
+  expect({ name: r.name, summary: r.summary, dequantizeEqual: r.dequantizeEqual, metrics: r.metricsProblem }).toEqual({
     name: r.name, summary: 'bit-identical: codes, packed words, scales and zero points all equal', dequantizeEqual: true,
+    metrics: undefined,
   });
 }
 

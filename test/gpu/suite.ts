@@ -2,7 +2,7 @@
 // and inside headless Chromium (test/browser/gpu-in-browser.test.ts). Every case quantizes on
 // both backends and compares with compareQuantized; the expected result is the CPU reference.
 import { compareQuantized, dequantize, quantize, quantizeWithParams } from '../../src/index.js';
-import type { Profile, QuantDType, QuantOptions, QuantScheme } from '../../src/index.js';
+import type { ErrorMetrics, ErrorStats, Profile, QuantDType, QuantOptions, QuantScheme } from '../../src/index.js';
 import { randomNormal, seededRandom } from '../../src/synthetic.js';
 
 export type DataKind = 'normal' | 'outliers' | 'zero-channels' | 'ties';
@@ -21,6 +21,31 @@ export interface CaseResult {
   equal: boolean;
   summary: string;
   dequantizeEqual: boolean;
+  /** Where the GPU's error metrics stray from the CPU's beyond float32 summation error, if anywhere. */
+  metricsProblem?: string;
+}
+
+function near(a: number, b: number, relative: number): boolean {
+  if (a === b) return true;
+  return Math.abs(a - b) <= relative * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/**
+ * GPU metrics sum float32 slices of 256 elements; the CPU sums in float64. Squared-error sums may
+ * differ by summation rounding (relative 1e−4 here), the largest error by one float32 rounding.
+ */
+export function metricsProblem(gpu: ErrorMetrics | undefined, cpu: ErrorMetrics | undefined): string | undefined {
+  if (!gpu || !cpu) return 'metrics missing';
+  const rows: [string, ErrorStats, ErrorStats][] = [['tensor', gpu, cpu]];
+  gpu.perChannel.forEach((g, i) => rows.push([`channel ${i}`, g, cpu.perChannel[i] as ErrorStats]));
+  if (gpu.perChannel.length !== cpu.perChannel.length) return 'channel counts differ';
+  for (const [where, g, c] of rows) {
+    const sqnrOk = g.sqnrDb === c.sqnrDb || Math.abs(g.sqnrDb - c.sqnrDb) < 1e-3;
+    if (!near(g.mse, c.mse, 1e-4) || !near(g.maxAbsError, c.maxAbsError, 2 ** -22) || !sqnrOk) {
+      return `${where}: gpu ${JSON.stringify(g)} vs cpu ${JSON.stringify(c)}`;
+    }
+  }
+  return undefined;
 }
 
 function numel(shape: number[]): number {
@@ -128,16 +153,21 @@ export function chunkCases(): GpuCase[] {
 /** Quantizes and dequantizes on both backends; the CPU result is the expected one. */
 export async function runCase(c: GpuCase, seed: number, extra: QuantOptions = {}): Promise<CaseResult> {
   const x = makeData(c.data, c.shape, seed);
-  const gpuOptions: QuantOptions = { ...extra, backend: 'webgpu' };
+  const gpuOptions: QuantOptions = { ...extra, backend: 'webgpu', metrics: true };
   if (c.maxChunkBytes !== undefined) gpuOptions.maxChunkBytes = c.maxChunkBytes;
   const gpu = await quantize(x, c.shape, c.scheme, gpuOptions);
-  const cpu = await quantize(x, c.shape, c.scheme, { backend: 'cpu' });
+  const cpu = await quantize(x, c.shape, c.scheme, { backend: 'cpu', metrics: true });
   const report = compareQuantized(gpu, cpu, { input: x });
-  const yGpu = await dequantize(cpu, gpuOptions);
+  const yGpu = await dequantize(cpu, { ...gpuOptions, metrics: false });
   const yCpu = await dequantize(cpu);
   const a = new Uint32Array(yGpu.buffer);
   const b = new Uint32Array(yCpu.buffer);
-  return { name: c.name, equal: report.equal, summary: report.summary, dequantizeEqual: a.length === b.length && a.every((v, i) => v === b[i]) };
+  const problem = metricsProblem(gpu.metrics, cpu.metrics);
+  return {
+    name: c.name, equal: report.equal, summary: report.summary,
+    dequantizeEqual: a.length === b.length && a.every((v, i) => v === b[i]),
+    ...(problem ? { metricsProblem: problem } : {}),
+  };
 }
 
 /** quantizeWithParams on both backends with the CPU's calibrated parameters. */

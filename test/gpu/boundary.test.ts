@@ -1,0 +1,146 @@
+// The WebGPU boundary: non-finite input inside chunks, device ownership and loss, cancellation,
+// progress, leaks, and dispatches past maxComputeWorkgroupsPerDimension.
+import { afterAll, describe, expect, it } from 'vitest';
+import { adapterFacts, compareQuantized, dequantize, QuantizationError, quantize, releaseDevice } from '../../src/index.js';
+import type { Progress, QuantScheme } from '../../src/index.js';
+import { gpuContext } from '../../src/webgpu/device.js';
+import { randomNormal } from '../../src/synthetic.js';
+
+afterAll(releaseDevice);
+
+const scheme: QuantScheme = { dtype: 'int8', symmetric: true, granularity: 'channel', profile: 'onnx' };
+
+async function newDevice(): Promise<GPUDevice> {
+  const { device } = await gpuContext();
+  const adapter = (device as { adapter?: GPUAdapter }).adapter;
+  if (adapter) return adapter.requestDevice();
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu ?? (await import('webgpu')).create([]);
+  const fresh = await gpu.requestAdapter();
+  if (!fresh) throw new Error('no adapter for a second device');
+  return fresh.requestDevice();
+}
+
+/** Counts buffers created and not destroyed on `device`. */
+function trackBuffers(device: GPUDevice): Set<GPUBuffer> {
+  const live = new Set<GPUBuffer>();
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+    const buffer = create(descriptor);
+    live.add(buffer);
+    const destroy = buffer.destroy.bind(buffer);
+    buffer.destroy = () => {
+      live.delete(buffer);
+      destroy();
+    };
+    return buffer;
+  };
+  return live;
+}
+
+describe('non-finite input', () => {
+  // 1000 elements in chunks of 256: chunk 1 covers 256..511.
+  it.each([
+    ['the first element of a chunk', 256, NaN],
+    ['the middle of a chunk', 300, Infinity],
+    ['the last element of a chunk', 511, -Infinity],
+    ['the last element of the tensor', 999, NaN],
+  ])('names the index at %s', async (_where, index, value) => {
+    const x = randomNormal(1000, 7);
+    x[index] = value;
+    const err = await quantize(x, [10, 100], scheme, { backend: 'webgpu', maxChunkBytes: 1024 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QuantizationError);
+    expect((err as QuantizationError).index).toBe(index);
+    expect((err as Error).message).toContain(`${value} at flat index ${index} (coordinates [${Math.floor(index / 100)}, ${index % 100}])`);
+  });
+});
+
+describe('resources', () => {
+  it("a caller's device is used, left usable, and every buffer made is destroyed, on success and on failure", async () => {
+    const device = await newDevice();
+    const live = trackBuffers(device);
+    device.pushErrorScope('validation');
+    const x = randomNormal(5000, 8);
+    const q = await quantize(x, [50, 100], scheme, { backend: 'webgpu', device, maxChunkBytes: 4096 });
+    await dequantize(q, { backend: 'webgpu', device });
+    x[17] = NaN;
+    await expect(quantize(x, [50, 100], scheme, { backend: 'webgpu', device })).rejects.toThrow(/flat index 17/);
+    expect(await device.popErrorScope()).toBeNull();
+    expect(live.size).toBe(0);
+    expect(q.adapter?.limits.maxBufferSize).toBe(device.limits.maxBufferSize);
+    device.destroy();
+  });
+
+  it('a lost device fails the call in flight with a clear error', async () => {
+    const device = await newDevice();
+    const pending = quantize(randomNormal(20000, 9), [200, 100], scheme, { backend: 'webgpu', device });
+    device.destroy();
+    await expect(pending).rejects.toThrow(/GPU device was lost while quantizing a \[200, 100\] tensor.*pass a new device/);
+  });
+
+  it("after the library's own device is lost, the next call acquires a new one", async () => {
+    const first = await gpuContext();
+    first.device.destroy();
+    await first.device.lost;
+    const again = await gpuContext();
+    expect(again.device).not.toBe(first.device);
+    const x = randomNormal(64, 10);
+    const q = await quantize(x, [64], scheme, { backend: 'webgpu' });
+    expect(compareQuantized(q, await quantize(x, [64], scheme)).equal).toBe(true);
+  });
+});
+
+describe('long operations', () => {
+  it('report progress per chunk through every stage, ending at the total', async () => {
+    const seen: Progress[] = [];
+    const x = randomNormal(4096, 11);
+    await quantize(x, [4096], { ...scheme, granularity: 'tensor' }, {
+      backend: 'webgpu', maxChunkBytes: 4096, onProgress: (p) => seen.push(p),
+    });
+    const reduce = seen.filter((p) => p.stage === 'reduce');
+    const quant = seen.filter((p) => p.stage === 'quantize');
+    expect(reduce.length).toBe(4);
+    expect(quant.map((p) => p.doneBytes)).toEqual([4096, 8192, 12288, 16384]);
+    expect(seen.every((p) => p.totalBytes === 16384)).toBe(true);
+  });
+
+  it('stop when the signal aborts: before starting, and part way', async () => {
+    const x = randomNormal(4096, 12);
+    await expect(quantize(x, [4096], scheme, { backend: 'webgpu', signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
+    const controller = new AbortController();
+    await expect(quantize(x, [4096], scheme, {
+      backend: 'webgpu', maxChunkBytes: 4096, signal: controller.signal, onProgress: () => controller.abort(),
+    })).rejects.toThrow(/abort/i);
+  });
+
+  it('a chunk too small for one block row is refused with a clear error', async () => {
+    const x = randomNormal(64 * 64, 13);
+    await expect(quantize(x, [64, 64], { ...scheme, granularity: 'group', axis: 0, blockSize: 32 }, {
+      backend: 'webgpu', maxChunkBytes: 4096,
+    })).rejects.toThrow(/one block row \(32 × 64 elements along axis 0\) is larger than a chunk \(1024 elements\)/);
+  });
+});
+
+describe('adapter facts', () => {
+  it('say what the adapter is and the limits in force', async () => {
+    const facts = await adapterFacts();
+    expect(facts.limits.maxComputeWorkgroupsPerDimension).toBeGreaterThanOrEqual(65535);
+    // SwiftShader, when that is what runs these tests, must be recognised as a CPU emulation.
+    if (/swiftshader/i.test(`${facts.architecture} ${facts.description}`)) expect(facts.isFallback).toBe(true);
+  });
+});
+
+describe('dispatches past 65 535 workgroups', () => {
+  it('fold into two dimensions with identical results', async () => {
+    // 4099 × 4111 int8 codes = 4 212 751 packed words: more than 65 535 workgroups of 64.
+    const shape = [4099, 4111];
+    const x = randomNormal(4099 * 4111, 14);
+    const gpu = await quantize(x, shape, scheme, { backend: 'webgpu' });
+    const cpu = await quantize(x, shape, scheme);
+    expect(compareQuantized(gpu, cpu).summary).toMatch(/^bit-identical/);
+    const gpuBits = new Uint32Array((await dequantize(cpu, { backend: 'webgpu' })).buffer);
+    const cpuBits = new Uint32Array((await dequantize(cpu)).buffer);
+    let differing = 0;
+    for (let i = 0; i < cpuBits.length; i++) if (gpuBits[i] !== cpuBits[i]) differing++;
+    expect([gpuBits.length, differing]).toEqual([cpuBits.length, 0]);
+  });
+});
