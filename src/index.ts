@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 export { dequantize, quantize, quantizeWithParams } from './api.js';
 export { compareQuantized } from './compare.js';
 export type { CodeMismatch, CompareOptions, ComparisonReport, ParamMismatch } from './compare.js';
