@@ -57,6 +57,15 @@ describe('WebGPU equals the CPU reference (headless Chromium)', () => {
   });
 });
 
+describe('large dispatches in Chromium', () => {
+  it('a dispatch past 65 535 workgroups folds into two dimensions', async () => {
+    const r = await page.evaluate(() => window.suite.runCase(window.suite.foldCase(), 14));
+    expect([r.summary, r.dequantizeEqual, r.metricsProblem]).toEqual([
+      'bit-identical: codes, packed words, scales and zero points all equal', true, undefined,
+    ]);
+  });
+});
+
 describe('Chromium without WebGPU', () => {
   it("a WebGPU request fails clearly, naming the CPU backend, which still works", async () => {
     const plain = await launchChromium([], false);
