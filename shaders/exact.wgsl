@@ -5,6 +5,16 @@
 // here works on bit patterns, so subnormals, signed zeros and ties come out exactly as IEEE-754
 // (and the CPU reference) define them, whatever the device's float unit does.
 
+// The exponent field and 24-bit significand of a nonzero finite float32, subnormals normalised
+// (their exponent field may then be zero or negative, stored as an i32 bit pattern).
+fn normalized(bits: u32) -> vec2<u32> {
+  let e = (bits >> 23u) & 0xffu;
+  let m = bits & 0x7fffffu;
+  if (e != 0u) { return vec2<u32>(e, m | 0x800000u); }
+  let s = countLeadingZeros(m) - 8u;
+  return vec2<u32>(u32(1 - i32(s)), m << s);
+}
+
 // a / b correctly rounded to nearest even. Requires finite a and b, b != 0.
 //
 // Why it is exact: with both significands normalised to 24-bit integers ma, mb, the quotient
@@ -17,26 +27,12 @@ fn div_rn(a: f32, b: f32) -> f32 {
   let ab = bitcast<u32>(a);
   let bb = bitcast<u32>(b);
   let sign = (ab ^ bb) & 0x80000000u;
-  var ea = i32((ab >> 23u) & 0xffu);
-  var ma = ab & 0x7fffffu;
-  var eb = i32((bb >> 23u) & 0xffu);
-  var mb = bb & 0x7fffffu;
-  if (ea == 0 && ma == 0u) { return bitcast<f32>(sign); }
-  if (ea == 0) {
-    let s = countLeadingZeros(ma) - 8u;
-    ma = ma << s;
-    ea = 1 - i32(s);
-  } else {
-    ma = ma | 0x800000u;
-  }
-  if (eb == 0) {
-    let s = countLeadingZeros(mb) - 8u;
-    mb = mb << s;
-    eb = 1 - i32(s);
-  } else {
-    mb = mb | 0x800000u;
-  }
-  var e = ea - eb;
+  if ((ab << 1u) == 0u) { return bitcast<f32>(sign); }
+  let na = normalized(ab);
+  let nb = normalized(bb);
+  let ma = na.y;
+  let mb = nb.y;
+  var e = i32(na.x) - i32(nb.x);
   var r = ma;
   if (r < mb) {
     r = r << 1u;

@@ -1,4 +1,4 @@
-import { calibrate, symmetricZeroPoint } from './cpu/calibrate.js';
+import { calibrate, type QParams, symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
 import { errorMetrics, metricsFromSums } from './cpu/metrics.js';
 import { packCodes, unpackCodes } from './cpu/pack.js';
@@ -55,27 +55,7 @@ export async function quantize(
   const backend = selectBackend(options);
   checkInput(x, shape, backend);
   const { scheme: resolved, layout } = resolveScheme(shape, scheme);
-  const axis = metricsAxis(options, shape, resolved);
-  if (backend === 'webgpu') {
-    const r = await quantizeOnGpu(x, shape, layout, resolved, undefined, axis, options ?? {});
-    return fromPacked(shape, resolved, r.packed, r.scales, r.zeroPoints, {
-      backend, adapter: r.adapter, ...(r.errors && axis !== undefined ? { metrics: metricsFromSums(r.errors, axis) } : {}),
-    });
-  }
-  const params = calibrate(x, layout, resolved);
-  const codes = quantizeCodes(
-    x, layout, resolved.profile, resolved.dtype, params.codeScales, params.zeroPoints, params.range,
-  );
-  return {
-    shape: [...shape],
-    scheme: resolved,
-    codes,
-    packed: packCodes(codes, bitsOf(resolved.dtype)),
-    scales: params.scales,
-    zeroPoints: params.zeroPoints,
-    backend,
-    ...cpuMetrics(x, shape, layout, codes, params.scales, params.zeroPoints, axis),
-  };
+  return produce(x, shape, layout, resolved, undefined, backend, options);
 }
 
 /** The axis metrics run along, or undefined when none were asked for. */
@@ -93,6 +73,31 @@ function cpuMetrics(
 ): Pick<QuantizedTensor, 'metrics'> {
   if (axis === undefined) return {};
   return { metrics: errorMetrics(x, dequantizeCodes(codes, layout, scales, zeroPoints), shape, axis) };
+}
+
+/**
+ * Quantizes on the chosen backend: with the caller's parameters when `given` (codes saturate to the
+ * full range), else with parameters calibrated from the data.
+ */
+async function produce(
+  x: Float32Array, shape: readonly number[], layout: Layout, scheme: QuantScheme,
+  given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, backend: Backend, options: QuantOptions | undefined,
+): Promise<QuantizedTensor> {
+  const axis = metricsAxis(options, shape, scheme);
+  if (backend === 'webgpu') {
+    const r = await quantizeOnGpu(x, shape, layout, scheme, given, axis, options ?? {});
+    return fromPacked(shape, scheme, r.packed, r.scales, r.zeroPoints, {
+      backend, adapter: r.adapter, ...(r.errors && axis !== undefined ? { metrics: metricsFromSums(r.errors, axis) } : {}),
+    });
+  }
+  const p: QParams = given
+    ? { ...given, codeScales: given.scales, range: fullRange(scheme.dtype) }
+    : calibrate(x, layout, scheme);
+  const codes = quantizeCodes(x, layout, scheme.profile, scheme.dtype, p.codeScales, p.zeroPoints, p.range);
+  return {
+    shape: [...shape], scheme, codes, packed: packCodes(codes, bitsOf(scheme.dtype)), scales: p.scales,
+    zeroPoints: p.zeroPoints, backend, ...cpuMetrics(x, shape, layout, codes, p.scales, p.zeroPoints, axis),
+  };
 }
 
 /** A result whose codes came back packed: the per-element codes are unpacked on the CPU. */
@@ -183,24 +188,7 @@ export async function quantizeWithParams(
   });
   const symZp = symmetricZeroPoint(profile, resolved);
   resolved.symmetric = zeroPoints.every((z) => z === symZp);
-  const errorAxis = metricsAxis(options, shape, resolved);
-  if (backend === 'webgpu') {
-    const r = await quantizeOnGpu(x, shape, layout, resolved, { scales, zeroPoints }, errorAxis, options ?? {});
-    return fromPacked(shape, resolved, r.packed, r.scales, r.zeroPoints, {
-      backend, adapter: r.adapter, ...(r.errors && errorAxis !== undefined ? { metrics: metricsFromSums(r.errors, errorAxis) } : {}),
-    });
-  }
-  const codes = quantizeCodes(x, layout, profile, dtype, scales, zeroPoints, range);
-  return {
-    shape: [...shape],
-    scheme: resolved,
-    codes,
-    packed: packCodes(codes, bitsOf(dtype)),
-    scales: Float32Array.from(scales),
-    zeroPoints: Int32Array.from(zeroPoints),
-    backend,
-    ...cpuMetrics(x, shape, layout, codes, scales, zeroPoints, errorAxis),
-  };
+  return produce(x, shape, layout, resolved, { scales: Float32Array.from(scales), zeroPoints: Int32Array.from(zeroPoints) }, backend, options);
 }
 
 /**

@@ -1,23 +1,11 @@
 // The built bundle (dist/index.js) runs the CPU reference inside headless Chromium and reproduces
 // the independent oracle's vectors there too.
-import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOracle, type OracleCase } from '../data/oracle.js';
 import { launchChromium, serveRepository, type StaticServer } from './harness.js';
 
-interface OracleCase {
-  name: string;
-  shape: number[];
-  scheme: unknown;
-  input: number[];
-  scales: number[];
-  zeroPoints: number[];
-  codes: number[];
-}
-
-const { cases } = JSON.parse(readFileSync(new URL('../data/oracle-vectors.json', import.meta.url), 'utf8')) as {
-  cases: OracleCase[];
-};
+const { cases } = loadOracle();
 
 let server: StaticServer;
 let browser: Browser;

@@ -19,7 +19,10 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  vite = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error', clearScreen: false });
+  // No HMR and no file watching: an edit elsewhere must not reload the page mid-suite.
+  vite = await createServer({
+    server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error', clearScreen: false,
+  });
   await vite.listen();
   const address = vite.httpServer?.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { reference } from '../../src/index.js';
+import { loadOracle } from '../data/oracle.js';
 
 const { f32ToF16Bits, f16BitsToF32, packCodes, unpackCodes, roundHalfEven, roundHalfAway } = reference;
 
@@ -28,9 +28,7 @@ describe('float16 rounding', () => {
   });
 
   it("matches Python's struct 'e' conversion on 2 199 values (test/data/oracle.py)", () => {
-    const { f16 } = JSON.parse(readFileSync(new URL('../data/oracle-vectors.json', import.meta.url), 'utf8')) as {
-      f16: [number, number][];
-    };
+    const { f16 } = loadOracle();
     const f = new Float32Array(new Uint32Array(f16.map(([b]) => b)).buffer);
     const got = Array.from(f, (v) => f32ToF16Bits(v));
     expect(got).toEqual(f16.map(([, h]) => h));

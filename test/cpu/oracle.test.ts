@@ -1,23 +1,10 @@
 // The CPU reference against test/data/oracle-vectors.json, written by test/data/oracle.py: an
 // independent implementation on exact rational arithmetic (see its docstring).
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { loadOracle } from '../data/oracle.js';
 import { quantize } from '../../src/index.js';
-import type { QuantScheme } from '../../src/index.js';
 
-interface OracleCase {
-  name: string;
-  shape: number[];
-  scheme: QuantScheme;
-  input: number[];
-  scales: number[];
-  zeroPoints: number[];
-  codes: number[];
-}
-
-const { cases } = JSON.parse(readFileSync(new URL('../data/oracle-vectors.json', import.meta.url), 'utf8')) as {
-  cases: OracleCase[];
-};
+const { cases } = loadOracle();
 
 describe('CPU reference equals the independent oracle', () => {
   it('has the full matrix of cases', () => {
