@@ -18,3 +18,27 @@ export class QuantizationError extends Error {
     this.coords = details.coords;
   }
 }
+
+/**
+ * A malformed or unsupported model file. The message starts with the file, then the tensor or
+ * field at fault; `file`, `tensor` and `field` carry the same for programs.
+ *
+ * @example
+ * try { await readSafetensors(source); } catch (e) { if (e instanceof FormatError) console.error(e.message); }
+ */
+export class FormatError extends Error {
+  readonly file: string;
+  readonly tensor: string | undefined;
+  readonly field: string | undefined;
+
+  constructor(message: string, where: { file: string; tensor?: string; field?: string }) {
+    const place = [where.file, where.tensor && `tensor '${where.tensor}'`, where.field && `field '${where.field}'`]
+      .filter(Boolean)
+      .join(': ');
+    super(`${place}: ${message}`);
+    this.name = 'FormatError';
+    this.file = where.file;
+    this.tensor = where.tensor;
+    this.field = where.field;
+  }
+}

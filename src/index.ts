@@ -4,7 +4,7 @@ export { compareQuantized } from './compare.js';
 export type { CodeMismatch, CompareOptions, ComparisonReport, ParamMismatch } from './compare.js';
 export { errorMetrics } from './cpu/metrics.js';
 export type { ErrorMetrics, ErrorStats } from './cpu/metrics.js';
-export { QuantizationError } from './errors.js';
+export { FormatError, QuantizationError } from './errors.js';
 export { adapterFacts, releaseDevice } from './webgpu/device.js';
 export type { AdapterFacts } from './webgpu/device.js';
 export type { GpuOptions, Progress } from './webgpu/engine.js';

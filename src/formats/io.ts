@@ -1,0 +1,68 @@
+// Byte sources and sinks the format readers and writers stream through, so that a multi-GB file
+// is never held whole: a Node file handle or a browser Blob behind the same interface.
+import { FormatError } from '../errors.js';
+
+/** Random-access bytes. `name` is what errors call the file. */
+export interface ByteSource {
+  readonly name: string;
+  readonly size: number;
+  /** Exactly `length` bytes from `offset`; a short read is a FormatError naming the file. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** Sequential output. */
+export interface ByteSink {
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/** A Blob (a browser File) as a ByteSource, read by `Blob.slice` ranges. */
+export function blobSource(blob: Blob, name = (blob as { name?: string }).name ?? 'blob'): ByteSource {
+  return {
+    name,
+    size: blob.size,
+    async read(offset, length) {
+      checkRange(name, blob.size, offset, length);
+      return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+    },
+  };
+}
+
+/** In-memory bytes as a ByteSource (tests, small files already loaded). */
+export function bytesSource(bytes: Uint8Array, name = 'bytes'): ByteSource {
+  return {
+    name,
+    size: bytes.byteLength,
+    async read(offset, length) {
+      checkRange(name, bytes.byteLength, offset, length);
+      return bytes.subarray(offset, offset + length);
+    },
+  };
+}
+
+/** Collects everything written, as Blob parts (never one giant ArrayBuffer), or as bytes for tests. */
+export function memorySink(): ByteSink & { parts: Uint8Array[]; bytes(): Uint8Array } {
+  const parts: Uint8Array[] = [];
+  return {
+    parts,
+    async write(chunk) {
+      parts.push(chunk.slice());
+    },
+    bytes() {
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.byteLength;
+      }
+      return out;
+    },
+  };
+}
+
+export function checkRange(name: string, size: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+    throw new FormatError(`wants bytes ${offset}..${offset + length} but the file has ${size} bytes (truncated?)`, {
+      file: name,
+    });
+  }
+}
