@@ -1,0 +1,323 @@
+// The compressed-tensors checkpoint layout (vllm-project/compressed-tensors, written by
+// llm-compressor, loaded by vLLM's CompressedTensorsWNA16 scheme and by transformers). Weight-only
+// INT8 and INT4 are both "pack-quantized" — it is the format llm-compressor infers for W8A16 and
+// W4A16, and the only one vLLM loads weight-only integer weights from ("int-quantized" is for
+// W8A8, whose activations are quantized too). A 2-D weight `NAME.weight` of shape [out, in] becomes:
+//
+//   NAME.weight_shape       I64 [2]            [out, in]
+//   NAME.weight_packed      I32 [out, ⌈in/p⌉]  p = 32 / bits codes per word along each row,
+//                                               element 0 in the lowest bits, each code + 2^(bits−1)
+//                                               (so stored unsigned), a row's last word zero-padded
+//   NAME.weight_scale       weight dtype       [1] per tensor, [out, 1] per channel, [out, in/group]
+//   NAME.weight_zero_point  asymmetric only:   per channel / group: I32 [⌈out/p⌉, 1 | in/group],
+//                                               packed like the codes but down the columns (dim 0);
+//                                               per tensor: I8 [1], not packed
+//
+// Codes and zero points are signed ("type": "int" has no unsigned variant), so dequantization is
+// scale · (code − zero_point) whichever way they are stored. Sources: PackedQuantizationCompressor
+// and pack_to_int32 (compressors/quantized_compressors/pack_quantized.py), initialize_qparams
+// (quantization/lifecycle/initialize.py), _skip_zp (compressors/quantized_compressors/base.py),
+// QuantizationArgs (quantization/quant_args.py), and vLLM's compressed_tensors_wNa16.py.
+import { QuantizationError } from '../errors.js';
+import { bitsOf, fullRange, isSigned, resolveScheme } from '../layout.js';
+import { f32Bits, f32ToF16Bits } from '../cpu/float.js';
+import type { QuantScheme, QuantizedTensor } from '../types.js';
+import type { OutputTensor } from './safetensors.js';
+
+type ScaleDtype = 'F32' | 'F16' | 'BF16';
+
+const SCALE_BYTES: Record<ScaleDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+const ELEMENT_BYTES: Record<string, number> = { I64: 8, I32: 4, F32: 4, F16: 2, BF16: 2, I8: 1 };
+
+/**
+ * float32 → bfloat16 bits, rounding to nearest even (what `torch.Tensor.to(torch.bfloat16)`
+ * does); overflow gives ±Inf and a NaN stays a (quiet) NaN.
+ *
+ * @example
+ * f32ToBf16Bits(1 + 2 ** -8); // 0x3f80: a tie, rounded to the even neighbour 1.0
+ */
+export function f32ToBf16Bits(x: number): number {
+  const b = f32Bits(x);
+  if ((b & 0x7fffffff) > 0x7f800000) return (b >>> 16) | 0x0040;
+  // Adding 0x7fff plus the kept half's lowest bit carries exactly when the dropped half is above
+  // the midpoint, or at it with an odd kept half; a carry into the exponent correctly gives Inf.
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+function fail(message: string, field: string): never {
+  throw new QuantizationError(message, { field });
+}
+
+/** Checks what a scheme alone can tell (used where no shape is known). */
+function checkSchemeFields(scheme: QuantScheme): void {
+  if (!isSigned(scheme.dtype)) {
+    fail(
+      `compressed-tensors stores signed codes only ("type": "int"); ${scheme.dtype} has no such layout — ` +
+        `use ${scheme.dtype === 'uint8' ? 'int8' : 'int4'}, which gives the same values`,
+      'scheme.dtype',
+    );
+  }
+  const axis = scheme.axis;
+  if (scheme.granularity === 'channel' && axis !== undefined && axis !== 0 && axis !== -2) {
+    fail(
+      `compressed-tensors' channel strategy has one scale per output row (axis 0) of a 2-D weight; got axis ${axis}`,
+      'scheme.axis',
+    );
+  }
+  if (scheme.granularity === 'group' && axis !== undefined && axis !== 1 && axis !== -1) {
+    fail(
+      `compressed-tensors' group strategy runs groups along the input (last) axis of a 2-D weight; got axis ${axis}`,
+      'scheme.axis',
+    );
+  }
+}
+
+/**
+ * Throws a QuantizationError for a weight and scheme the compressed-tensors layout cannot express:
+ * a weight that is not 2-D (the layout packs `[out, in]` rows and records a 2-entry
+ * `weight_shape`); an unsigned dtype (compressed-tensors' "int" type is signed); a channel axis
+ * other than 0; groups that do not run along the last axis; or a group size that does not divide
+ * the row (compressed-tensors warns that it needs strict division, and vLLM sizes scales as
+ * `in // group_size`, so such a file would not load). Per-tensor schemes are valid
+ * compressed-tensors, but vLLM's weight-only kernels take only channel and group strategies.
+ *
+ * @example
+ * checkCompressedTensorsScheme([4096, 4096], { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 128, profile: 'pytorch' });
+ */
+export function checkCompressedTensorsScheme(shape: number[], scheme: QuantScheme): void {
+  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(
+      `compressed-tensors packs 2-D [out, in] weights; got shape ${JSON.stringify(shape)} — leave this tensor unquantized`,
+      'shape',
+    );
+  }
+  checkSchemeFields(scheme);
+  const { scheme: resolved, layout } = resolveScheme(shape, scheme);
+  if (resolved.granularity === 'group' && layout.axisLen % layout.blockSize !== 0) {
+    fail(
+      `compressed-tensors needs the group size to divide the row: ${layout.axisLen} is not a multiple of ${layout.blockSize}`,
+      'scheme.blockSize',
+    );
+  }
+}
+
+/** The compressed-tensors name of a quantized weight's part: `NAME.weight` → `NAME.weight_packed`. */
+function partName(name: string, part: string): string {
+  if (!name.endsWith('weight')) {
+    fail(`compressed-tensors compresses tensors whose names end in 'weight'; got '${name}'`, 'name');
+  }
+  return `${name}_${part}`;
+}
+
+interface Plan {
+  outputs: OutputTensor[];
+  /** Which part each output is, in output order. */
+  parts: ('packed' | 'scale' | 'zero_point' | 'shape')[];
+  bits: 4 | 8;
+  rows: number;
+  cols: number;
+  /** Scale columns: 1 per tensor or channel, the group count per group. */
+  scaleCols: number;
+  zeroPointPacked: boolean;
+}
+
+function makePlan(name: string, shape: number[], scheme: QuantScheme, scaleDtype: ScaleDtype): Plan {
+  checkCompressedTensorsScheme(shape, scheme);
+  if (!(scaleDtype in SCALE_BYTES)) fail(`scale dtype must be F32, F16 or BF16; got ${String(scaleDtype)}`, 'scaleDtype');
+  const [rows, cols] = shape as [number, number];
+  const { scheme: resolved, layout } = resolveScheme(shape, scheme);
+  const bits = bitsOf(resolved.dtype);
+  const perWord = 32 / bits;
+  const granularity = resolved.granularity;
+  const scaleCols = granularity === 'group' ? layout.numBlocks : 1;
+  const scaleShape = granularity === 'tensor' ? [1] : [rows, scaleCols];
+  const list: [Plan['parts'][number], string, number[]][] = [
+    ['packed', 'I32', [rows, Math.ceil(cols / perWord)]],
+    ['scale', scaleDtype, scaleShape],
+  ];
+  const zeroPointPacked = !resolved.symmetric && granularity !== 'tensor';
+  if (!resolved.symmetric) {
+    list.push(['zero_point', zeroPointPacked ? 'I32' : 'I8', zeroPointPacked ? [Math.ceil(rows / perWord), scaleCols] : [1]]);
+  }
+  list.push(['shape', 'I64', [2]]);
+  // Largest elements first, as the reference safetensors writer orders tensors, so that each one
+  // starts aligned to its element size when the layer's tensors are written in this order.
+  list.sort((a, b) => (ELEMENT_BYTES[b[1]] as number) - (ELEMENT_BYTES[a[1]] as number));
+  return {
+    outputs: list.map(([part, dtype, s]) => ({
+      name: partName(name, part),
+      dtype,
+      shape: s,
+      byteLength: s.reduce((n, d) => n * d, ELEMENT_BYTES[dtype] as number),
+    })),
+    parts: list.map(([part]) => part),
+    bits, rows, cols, scaleCols, zeroPointPacked,
+  };
+}
+
+/**
+ * The safetensors entries that replace weight `name` (which must end in `weight`), sized from the
+ * shape and scheme alone so a header can be written before anything is quantized. Ordered by
+ * element size, largest first. Throws as {@link checkCompressedTensorsScheme} does.
+ *
+ * @example
+ * compressedTensorsOutputs('model.layers.0.mlp.down_proj.weight', [4096, 11008],
+ *   { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 128, profile: 'pytorch' }, 'BF16');
+ * // weight_shape I64 [2], weight_packed I32 [4096, 1376], weight_scale BF16 [4096, 86]
+ */
+export function compressedTensorsOutputs(name: string, shape: number[], scheme: QuantScheme, scaleDtype: ScaleDtype): OutputTensor[] {
+  return makePlan(name, shape, scheme, scaleDtype).outputs;
+}
+
+/** Codes of each row packed into little-endian int32 words, each code offset to unsigned. */
+function packRows(codes: Int8Array | Uint8Array, rows: number, cols: number, bits: 4 | 8): Uint8Array {
+  const perWord = 32 / bits;
+  const words = Math.ceil(cols / perWord);
+  const offset = 1 << (bits - 1);
+  const mask = (1 << bits) - 1;
+  const packed = new Uint32Array(rows * words);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const w = r * words + Math.floor(c / perWord);
+      const v = (((codes[r * cols + c] as number) + offset) & mask) << ((c % perWord) * bits);
+      packed[w] = ((packed[w] as number) | v) >>> 0;
+    }
+  }
+  return wordsToBytes(packed);
+}
+
+/** Zero points `[rows, groups]` packed down each column (pack_to_int32's packed_dim=0). */
+function packColumns(zeroPoints: Int32Array, rows: number, groups: number, bits: 4 | 8): Uint8Array {
+  const perWord = 32 / bits;
+  const offset = 1 << (bits - 1);
+  const mask = (1 << bits) - 1;
+  const packed = new Uint32Array(Math.ceil(rows / perWord) * groups);
+  for (let r = 0; r < rows; r++) {
+    for (let g = 0; g < groups; g++) {
+      const w = Math.floor(r / perWord) * groups + g;
+      const v = (((zeroPoints[r * groups + g] as number) + offset) & mask) << ((r % perWord) * bits);
+      packed[w] = ((packed[w] as number) | v) >>> 0;
+    }
+  }
+  return wordsToBytes(packed);
+}
+
+function wordsToBytes(words: Uint32Array): Uint8Array {
+  const out = new Uint8Array(words.length * 4);
+  const view = new DataView(out.buffer);
+  words.forEach((w, i) => view.setUint32(i * 4, w, true));
+  return out;
+}
+
+function scaleBytes(scales: Float32Array, dtype: ScaleDtype): Uint8Array {
+  const out = new Uint8Array(scales.length * SCALE_BYTES[dtype]);
+  const view = new DataView(out.buffer);
+  scales.forEach((s, i) => {
+    if (dtype === 'F32') view.setFloat32(i * 4, s, true);
+    else view.setUint16(i * 2, dtype === 'F16' ? f32ToF16Bits(s) : f32ToBf16Bits(s), true);
+  });
+  return out;
+}
+
+/**
+ * The bytes of each entry of {@link compressedTensorsOutputs} for the quantized weight `q`, in the
+ * same order. Scales are written in `scaleDtype` (F16 and BF16 rounded to nearest even); codes and
+ * zero points are packed as compressed-tensors' `pack_to_int32` packs them.
+ *
+ * @example
+ * const q = await quantize(w, [out, inp], { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 128, profile: 'pytorch' });
+ * const parts = compressedTensorsData('fc.weight', q, 'F16');
+ */
+export function compressedTensorsData(name: string, q: QuantizedTensor, scaleDtype: ScaleDtype): Uint8Array[] {
+  const plan = makePlan(name, q.shape, q.scheme, scaleDtype);
+  const { rows, cols, bits, scaleCols } = plan;
+  const params = plan.outputs.find((_, i) => plan.parts[i] === 'scale')?.shape.reduce((n, d) => n * d, 1) ?? 0;
+  if (q.codes.length !== rows * cols) fail(`codes has ${q.codes.length} entries but shape [${rows}, ${cols}] needs ${rows * cols}`, 'codes');
+  if (q.scales.length !== params) fail(`scales has ${q.scales.length} entries but the scheme needs ${params}`, 'scales');
+  if (q.zeroPoints.length !== params) fail(`zeroPoints has ${q.zeroPoints.length} entries but the scheme needs ${params}`, 'zeroPoints');
+  const { qmin, qmax } = fullRange(q.scheme.dtype);
+  const at = q.zeroPoints.findIndex((z) => (q.scheme.symmetric ? z !== 0 : z < qmin || z > qmax));
+  if (at >= 0) {
+    fail(
+      q.scheme.symmetric
+        ? `zeroPoints[${at}] is ${q.zeroPoints[at]} in a symmetric scheme, whose zero points compressed-tensors omits`
+        : `zeroPoints[${at}] is ${q.zeroPoints[at]}, outside the ${q.scheme.dtype} range [${qmin}, ${qmax}]`,
+      'zeroPoints',
+    );
+  }
+  return plan.parts.map((part) => {
+    switch (part) {
+      case 'packed':
+        return packRows(q.codes, rows, cols, bits);
+      case 'scale':
+        return scaleBytes(q.scales, scaleDtype);
+      case 'zero_point':
+        return plan.zeroPointPacked
+          ? packColumns(q.zeroPoints, rows, scaleCols, bits)
+          : new Uint8Array(Int8Array.from(q.zeroPoints).buffer);
+      case 'shape': {
+        const out = new Uint8Array(16);
+        const view = new DataView(out.buffer);
+        view.setBigInt64(0, BigInt(rows), true);
+        view.setBigInt64(8, BigInt(cols), true);
+        return out;
+      }
+    }
+  });
+}
+
+/**
+ * The compressed-tensors `format` for weights quantized by `scheme`: `pack-quantized` for int8
+ * and int4 alike, as llm-compressor infers for weight-only W8A16 / W4A16 and as vLLM requires.
+ *
+ * @example
+ * compressedTensorsFormat({ dtype: 'int8', symmetric: true, granularity: 'channel', profile: 'pytorch' }); // 'pack-quantized'
+ */
+export function compressedTensorsFormat(scheme: QuantScheme): string {
+  checkSchemeFields(scheme);
+  return 'pack-quantized';
+}
+
+/**
+ * The `quantization_config` object for config.json: one config group targeting every `Linear`
+ * layer with `scheme`'s weights and unquantized activations, `ignore` naming the modules left in
+ * float (module names without `.weight`, e.g. `lm_head`; vLLM also takes `re:`-prefixed patterns).
+ * Only `QuantizationArgs` fields that every compressed-tensors release knows are written, since it
+ * rejects unknown ones.
+ *
+ * @example
+ * quantizationConfig({ dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 128, profile: 'pytorch' }, ['lm_head']);
+ */
+export function quantizationConfig(scheme: QuantScheme, ignore: string[]): Record<string, unknown> {
+  const format = compressedTensorsFormat(scheme);
+  const group = scheme.granularity === 'group';
+  if (group && !(Number.isInteger(scheme.blockSize) && (scheme.blockSize as number) >= 1)) {
+    fail(`scheme.blockSize must be an integer >= 1 for group granularity; got ${String(scheme.blockSize)}`, 'scheme.blockSize');
+  }
+  return {
+    quant_method: 'compressed-tensors',
+    format,
+    quantization_status: 'compressed',
+    config_groups: {
+      group_0: {
+        targets: ['Linear'],
+        weights: {
+          num_bits: bitsOf(scheme.dtype),
+          type: 'int',
+          symmetric: scheme.symmetric,
+          strategy: scheme.granularity,
+          group_size: group ? scheme.blockSize : null,
+          block_structure: null,
+          dynamic: false,
+          actorder: null,
+          observer: 'minmax',
+          observer_kwargs: {},
+        },
+        input_activations: null,
+        output_activations: null,
+      },
+    },
+    kv_cache_scheme: null,
+    ignore: [...ignore],
+  };
+}

@@ -1,0 +1,411 @@
+// safetensors (huggingface/safetensors): an 8-byte little-endian header length N, N bytes of UTF-8
+// JSON mapping each tensor name to { dtype, shape, data_offsets: [begin, end] } (offsets relative to
+// the byte after the header) plus an optional "__metadata__" string map, then the data section.
+// The reader validates the way the reference implementation does (tensor.rs `read_metadata` and
+// `validate`): offsets sorted, each tensor starting where the previous one ended, sizes equal to
+// shape × dtype, and the last tensor ending exactly at the end of the file. Data is only ever read
+// by ranges, so a multi-GB file is never held whole.
+import { FormatError } from '../errors.js';
+import type { ByteSink, ByteSource } from './io.js';
+
+/**
+ * Bytes per element of every dtype the safetensors spec allows. The OCP microscaling types F4 and
+ * F6_* are sub-byte (0.5 and 0.75 bytes); a tensor of them must fill whole bytes.
+ *
+ * @example
+ * SAFETENSORS_DTYPES['BF16']; // 2
+ */
+export const SAFETENSORS_DTYPES: Record<string, number> = {
+  BOOL: 1,
+  F4: 0.5,
+  F6_E2M3: 0.75,
+  F6_E3M2: 0.75,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  F8_E8M0: 1,
+  F8_E4M3FNUZ: 1,
+  F8_E5M2FNUZ: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  C64: 8,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+};
+
+/** The reference implementation's limit on the header, also the default here. */
+const DEFAULT_MAX_HEADER_BYTES = 100_000_000;
+const METADATA_KEY = '__metadata__';
+const QUANTIZABLE = new Set(['F32', 'F16', 'BF16']);
+/** Largest read while widening a tensor to float32, so that peak memory is the result plus one chunk. */
+const READ_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * One tensor of a safetensors file. `offset` is absolute (header included); `quantizable` is true
+ * for F32, F16 and BF16.
+ *
+ * @example
+ * const t: SafetensorsTensor = { name: 'fc.weight', dtype: 'F32', shape: [2, 3], offset: 72, byteLength: 24, quantizable: true };
+ */
+export interface SafetensorsTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  offset: number;
+  byteLength: number;
+  quantizable: boolean;
+}
+
+/**
+ * A validated safetensors header; tensor data stays in `source` until asked for. `tensors` are in
+ * data order, which need not be the header's order.
+ *
+ * @example
+ * const file: SafetensorsFile = await readSafetensors(bytesSource(bytes, 'model.safetensors'));
+ */
+export interface SafetensorsFile {
+  format: 'safetensors';
+  source: ByteSource;
+  headerLength: number;
+  metadata: Record<string, string> | undefined;
+  tensors: SafetensorsTensor[];
+}
+
+/**
+ * A tensor to be written: `byteLength` must equal shape × dtype size.
+ *
+ * @example
+ * const out: OutputTensor = { name: 'fc.weight_scale', dtype: 'F16', shape: [32, 1], byteLength: 64 };
+ */
+export interface OutputTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  byteLength: number;
+}
+
+/** Bits of `shape` × `dtype`, exactly (BigInt: a hostile shape may overflow 2^53). */
+function bitLength(shape: readonly number[], dtype: string): bigint {
+  const bits = BigInt(Math.round((SAFETENSORS_DTYPES[dtype] ?? 0) * 8));
+  return shape.reduce((n, d) => n * BigInt(d), bits);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks one header entry and returns it with offsets relative to the data section. */
+function parseEntry(file: string, name: string, entry: unknown): { name: string; dtype: string; shape: number[]; begin: number; end: number } {
+  const fail = (message: string, field?: string): never => {
+    throw new FormatError(message, { file, tensor: name, ...(field ? { field } : {}) });
+  };
+  if (!isPlainObject(entry)) return fail(`header entry must be an object with dtype, shape and data_offsets; got ${JSON.stringify(entry)}`);
+  const { dtype, shape, data_offsets: offsets } = entry;
+  if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPES)) {
+    return fail(`unknown dtype ${JSON.stringify(dtype)}; safetensors allows ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`, 'dtype');
+  }
+  if (!Array.isArray(shape) || !shape.every(isCount)) {
+    return fail(`shape must be an array of non-negative integers; got ${JSON.stringify(shape)}`, 'shape');
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
+    return fail(`data_offsets must be [begin, end], two non-negative integers; got ${JSON.stringify(offsets)}`, 'data_offsets');
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end < begin) return fail(`data_offsets [${begin}, ${end}] end before they begin`, 'data_offsets');
+  const bits = bitLength(shape, dtype);
+  if (bits % 8n !== 0n) {
+    return fail(`shape [${shape.join(', ')}] of ${dtype} is ${bits} bits, not a whole number of bytes`, 'shape');
+  }
+  if (bits / 8n !== BigInt(end - begin)) {
+    return fail(
+      `shape [${shape.join(', ')}] of ${dtype} needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      'data_offsets',
+    );
+  }
+  return { name, dtype, shape: shape as number[], begin, end };
+}
+
+function parseMetadata(file: string, value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) {
+    throw new FormatError(`must be an object of string values; got ${JSON.stringify(value)}`, { file, field: METADATA_KEY });
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') {
+      throw new FormatError(`value of '${key}' must be a string; got ${JSON.stringify(v)}`, { file, field: METADATA_KEY });
+    }
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+/**
+ * Reads and validates the header of a safetensors file: the header length (bounded by
+ * `maxHeaderBytes`, default 100 MB, and by the file), UTF-8 JSON object, known dtypes, sizes that
+ * match shape × dtype, and data offsets that cover the data section in order with no gap or
+ * overlap. Every problem is a `FormatError` naming the file and the tensor or field.
+ *
+ * @example
+ * const file = await readSafetensors(blobSource(input.files[0]));
+ * for (const t of file.tensors) console.log(t.name, t.dtype, t.shape);
+ */
+export async function readSafetensors(source: ByteSource, options?: { maxHeaderBytes?: number }): Promise<SafetensorsFile> {
+  const file = source.name;
+  const limit = options?.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  if (!isCount(limit)) throw new FormatError(`options.maxHeaderBytes must be a non-negative integer; got ${limit}`, { file });
+  if (source.size < 8) {
+    throw new FormatError(`is ${source.size} bytes long; a safetensors file starts with an 8-byte header length`, {
+      file, field: 'header length',
+    });
+  }
+  const prefix = await source.read(0, 8);
+  const declared = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (declared > BigInt(limit)) {
+    throw new FormatError(`header length ${declared} exceeds the limit of ${limit} bytes (corrupt, or not safetensors)`, {
+      file, field: 'header length',
+    });
+  }
+  const headerLength = Number(declared);
+  if (8 + headerLength > source.size) {
+    throw new FormatError(`header length ${headerLength} runs past the end of the file (${source.size} bytes)`, {
+      file, field: 'header length',
+    });
+  }
+  const headerBytes = await source.read(8, headerLength);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch {
+    throw new FormatError('header is not valid UTF-8', { file, field: 'header' });
+  }
+  // The reference rejects a header that does not open with '{' (InvalidHeaderStart).
+  if (!text.startsWith('{')) {
+    throw new FormatError(`header must be a JSON object starting with '{'; it starts with ${JSON.stringify(text.slice(0, 16))}`, {
+      file, field: 'header',
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new FormatError(`header is not valid JSON (${(err as Error).message})`, { file, field: 'header' });
+  }
+  if (!isPlainObject(json)) throw new FormatError('header must be a JSON object', { file, field: 'header' });
+
+  const metadata = parseMetadata(file, json[METADATA_KEY]);
+  const entries = Object.entries(json)
+    .filter(([name]) => name !== METADATA_KEY)
+    .map(([name, entry]) => parseEntry(file, name, entry))
+    .sort((a, b) => a.begin - b.begin || a.end - b.end);
+
+  const dataStart = 8 + headerLength;
+  const dataSize = source.size - dataStart;
+  let expected = 0;
+  let previous: string | undefined;
+  for (const e of entries) {
+    const where = { file, tensor: e.name, field: 'data_offsets' };
+    if (e.begin < expected) {
+      throw new FormatError(`data_offsets [${e.begin}, ${e.end}] overlap tensor '${previous}', which ends at ${expected}`, where);
+    }
+    if (e.begin > expected) {
+      throw new FormatError(
+        `data_offsets [${e.begin}, ${e.end}] leave a gap: bytes ${expected}..${e.begin} belong to no tensor`,
+        where,
+      );
+    }
+    if (e.end > dataSize) {
+      throw new FormatError(
+        `data_offsets [${e.begin}, ${e.end}] run past the end of the data section (${dataSize} bytes): the file is truncated or the offsets are wrong`,
+        where,
+      );
+    }
+    expected = e.end;
+    previous = e.name;
+  }
+  if (expected !== dataSize) {
+    throw new FormatError(
+      `the tensors end at data byte ${expected} but the data section has ${dataSize} bytes: trailing bytes belong to no tensor`,
+      { file, field: 'data_offsets' },
+    );
+  }
+  return {
+    format: 'safetensors',
+    source,
+    headerLength,
+    metadata,
+    tensors: entries.map((e) => ({
+      name: e.name,
+      dtype: e.dtype,
+      shape: e.shape,
+      offset: dataStart + e.begin,
+      byteLength: e.end - e.begin,
+      quantizable: QUANTIZABLE.has(e.dtype),
+    })),
+  };
+}
+
+let f16Table: Uint32Array | undefined;
+
+/**
+ * float32 bit patterns of all 65 536 float16 patterns: subnormals normalised, and Inf and NaN kept
+ * with their sign and payload (as numpy and PyTorch widen), since writing a NaN through a JS
+ * number could canonicalise it.
+ */
+function f16ToF32Table(): Uint32Array {
+  if (f16Table) return f16Table;
+  const table = new Uint32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >>> 10) & 0x1f;
+    let mant = h & 0x3ff;
+    if (exp === 0x1f) {
+      table[h] = sign | 0x7f800000 | (mant << 13);
+    } else if (exp !== 0) {
+      table[h] = sign | ((exp + 112) << 23) | (mant << 13); // rebias 15 → 127
+    } else if (mant === 0) {
+      table[h] = sign;
+    } else {
+      let e = 113; // a subnormal's 2^-14 scale, as a float32 biased exponent, before normalising
+      while ((mant & 0x400) === 0) {
+        mant <<= 1;
+        e--;
+      }
+      table[h] = sign | (e << 23) | ((mant & 0x3ff) << 13);
+    }
+  }
+  f16Table = table;
+  return table;
+}
+
+/**
+ * A quantizable tensor's values as float32: F32 as is, F16 and BF16 widened exactly (every
+ * bit pattern, NaN payloads included). Reads the tensor's byte range in chunks; any other dtype is a
+ * FormatError.
+ *
+ * @example
+ * const file = await readSafetensors(source);
+ * const w = await readSafetensorsF32(file, file.tensors[0]);
+ */
+export async function readSafetensorsF32(file: SafetensorsFile, tensor: SafetensorsTensor): Promise<Float32Array> {
+  if (!QUANTIZABLE.has(tensor.dtype)) {
+    throw new FormatError(`is ${tensor.dtype}; only F32, F16 and BF16 can be read as float32`, {
+      file: file.source.name, tensor: tensor.name, field: 'dtype',
+    });
+  }
+  const size = SAFETENSORS_DTYPES[tensor.dtype] as number;
+  const count = tensor.byteLength / size;
+  const out = new Float32Array(count);
+  const bits = new Uint32Array(out.buffer);
+  const table = tensor.dtype === 'F16' ? f16ToF32Table() : undefined;
+  const chunkElements = Math.floor(READ_CHUNK_BYTES / size);
+  for (let first = 0; first < count; first += chunkElements) {
+    const n = Math.min(chunkElements, count - first);
+    const bytes = await file.source.read(tensor.offset + first * size, n * size);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (size === 4) {
+      for (let i = 0; i < n; i++) bits[first + i] = view.getUint32(i * 4, true);
+    } else if (table) {
+      for (let i = 0; i < n; i++) bits[first + i] = table[view.getUint16(i * 2, true)] as number;
+    } else {
+      // bfloat16 is the top half of a float32.
+      for (let i = 0; i < n; i++) bits[first + i] = view.getUint16(i * 2, true) << 16;
+    }
+  }
+  return out;
+}
+
+function checkOutput(file: string, t: OutputTensor, seen: Set<string>): void {
+  const where = { file, tensor: t.name };
+  if (t.name === METADATA_KEY) throw new FormatError(`'${METADATA_KEY}' is reserved for the metadata map`, where);
+  if (seen.has(t.name)) throw new FormatError('appears twice in the output', where);
+  seen.add(t.name);
+  if (!(t.dtype in SAFETENSORS_DTYPES)) {
+    throw new FormatError(`unknown dtype ${JSON.stringify(t.dtype)}`, { ...where, field: 'dtype' });
+  }
+  if (!Array.isArray(t.shape) || !t.shape.every(isCount)) {
+    throw new FormatError(`shape must be non-negative integers; got ${JSON.stringify(t.shape)}`, { ...where, field: 'shape' });
+  }
+  const bits = bitLength(t.shape, t.dtype);
+  if (bits % 8n !== 0n || bits / 8n !== BigInt(t.byteLength)) {
+    throw new FormatError(
+      `byteLength ${t.byteLength} does not match shape [${t.shape.join(', ')}] of ${t.dtype} (${bits} bits)`,
+      { ...where, field: 'byteLength' },
+    );
+  }
+}
+
+/**
+ * The header of a safetensors file holding `tensors` in the order given: the u64 little-endian
+ * length, then the JSON padded with spaces to a multiple of 8 bytes (as the reference writer does,
+ * so the data section starts 8-byte aligned), with consecutive `data_offsets`.
+ *
+ * @example
+ * const header = safetensorsHeader([{ name: 'w', dtype: 'F32', shape: [2], byteLength: 8 }], { format: 'pt' });
+ */
+export function safetensorsHeader(tensors: OutputTensor[], metadata?: Record<string, string>): Uint8Array {
+  const file = 'safetensors output';
+  const seen = new Set<string>();
+  // Built by hand, not with JSON.stringify of one object: JS objects put integer-like keys first,
+  // and the entries must stay in the order given.
+  const parts: string[] = [];
+  if (metadata !== undefined) {
+    for (const [key, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') {
+        throw new FormatError(`value of '${key}' must be a string; got ${JSON.stringify(v)}`, { file, field: METADATA_KEY });
+      }
+    }
+    parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
+  }
+  let offset = 0;
+  for (const t of tensors) {
+    checkOutput(file, t, seen);
+    const entry = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    parts.push(`${JSON.stringify(t.name)}:${JSON.stringify(entry)}`);
+    offset += t.byteLength;
+  }
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const padded = Math.ceil(json.byteLength / 8) * 8;
+  const out = new Uint8Array(8 + padded).fill(0x20, 8 + json.byteLength);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  return out;
+}
+
+/**
+ * Writes a safetensors file to `sink`: the header first (every size is known up front), then the
+ * bytes of each tensor in order, asking `produce(i)` for tensor `i` only when it is due, so one
+ * tensor is in memory at a time. A produced buffer of the wrong length is a FormatError.
+ *
+ * @example
+ * const sink = memorySink();
+ * await writeSafetensors(sink, [{ name: 'w', dtype: 'F32', shape: [2], byteLength: 8 }], undefined,
+ *   async () => new Uint8Array(new Float32Array([1, 2]).buffer));
+ */
+export async function writeSafetensors(
+  sink: ByteSink,
+  tensors: OutputTensor[],
+  metadata: Record<string, string> | undefined,
+  produce: (index: number) => Promise<Uint8Array>,
+): Promise<void> {
+  await sink.write(safetensorsHeader(tensors, metadata));
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i] as OutputTensor;
+    const bytes = await produce(i);
+    if (bytes.byteLength !== t.byteLength) {
+      throw new FormatError(`produced ${bytes.byteLength} bytes but the header promised ${t.byteLength}`, {
+        file: (sink as { name?: string }).name ?? 'safetensors output', tensor: t.name, field: 'byteLength',
+      });
+    }
+    await sink.write(bytes);
+  }
+}
