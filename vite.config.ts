@@ -1,7 +1,13 @@
 import { builtinModules } from 'node:module';
 import { defineConfig } from 'vitest/config';
+import pkg from './package.json' with { type: 'json' };
 
-const nodeOnly = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), /^webgpu$/, /^commander$/];
+// The library's own dependencies stay imports, as a published package's do; Node built-ins too.
+const external = [
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+  ...[...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies)].map((d) => new RegExp(`^${d}(/|$)`)),
+];
 
 // One config for three jobs: `vite build` makes the library (dist/index.js for browsers and Node,
 // dist/cli.js for Node); `--mode demo` serves or builds the page in demo/; `vitest` runs the tests.
@@ -16,7 +22,7 @@ export default defineConfig(({ mode }) =>
           sourcemap: true,
           minify: false,
           lib: { entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
-          rolldownOptions: { external: nodeOnly },
+          rolldownOptions: { external },
         },
         test: {
           include: ['test/**/*.test.ts'],

@@ -29,7 +29,8 @@ describe('webgpu-quantizer CLI', () => {
   it('a usage error exits with 2', () => {
     const bad = run('demo', '--rows', 'many');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--rows.*must be a positive integer/);
+    expect(bad.stderr).toMatch(/--rows <n>' argument 'many' is invalid. must be an integer/);
+    expect(run('demo', '--rows', '0').stderr).toMatch(/must be a positive integer/);
     expect(run('frobnicate').status).toBe(2);
   });
 

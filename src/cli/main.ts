@@ -1,8 +1,181 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
-import { dequantize, errorMetrics, quantize } from '../index.js';
+import { basename } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
+import { adapterFacts, compareQuantized, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
+import { QuantizationError } from '../errors.js';
+import { resolveScheme } from '../layout.js';
+import { modelTensors, openModel, readTensorF32 } from '../formats/model.js';
+import { type ModelProgress, quantizeModel } from '../model/quantize-model.js';
+import { passThroughReason } from '../model/policy.js';
+import { formatReport } from '../model/report.js';
+import { createAtomicFile, openFileSource } from '../node/files.js';
 import { syntheticWeights } from '../synthetic.js';
 import type { QuantScheme } from '../types.js';
+import { describeModel } from './inspect.js';
+import { choice, integer, positiveInt, type SchemeFlags, schemeFromFlags } from './options.js';
+
+/** Exit codes: 0 success, 1 failure, 2 usage. */
+class UsageError extends Error {}
+
+interface QuantizeFlags extends SchemeFlags {
+  output: string;
+  backend: 'auto' | 'webgpu' | 'cpu';
+  verify?: boolean;
+  report?: string;
+  force?: boolean;
+  include?: string[];
+  exclude?: string[];
+}
+
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** `auto` takes a hardware GPU adapter when there is one, else the CPU, and says which. */
+async function chooseBackend(requested: 'auto' | 'webgpu' | 'cpu'): Promise<'webgpu' | 'cpu'> {
+  if (requested === 'cpu') return 'cpu';
+  if (requested === 'webgpu') return 'webgpu';
+  try {
+    const facts = await adapterFacts();
+    const name = [facts.vendor, facts.architecture, facts.description].filter(Boolean).join(' ');
+    if (!facts.isFallback) {
+      say(`backend: webgpu (${name})`);
+      return 'webgpu';
+    }
+    say(`backend: cpu (the only WebGPU adapter, ${name}, is a software fallback; --backend webgpu uses it anyway)`);
+  } catch (err) {
+    say(`backend: cpu (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return 'cpu';
+}
+
+function progressReporter(label: string): { update(p: ModelProgress): void; stop(): void } {
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar({
+      format: `${label} [{bar}] {percentage}% | tensor {value}/{total} {tensor}`,
+      stream: process.stderr,
+      hideCursor: true,
+    }, cliProgress.Presets.shades_classic);
+    let started = false;
+    return {
+      update(p) {
+        if (!started) {
+          bar.start(p.tensorCount, 0, { tensor: '' });
+          started = true;
+        }
+        bar.update(p.tensorIndex, { tensor: p.tensorName });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let last = -1;
+  return {
+    update(p) {
+      if (p.tensorIndex < p.tensorCount && p.tensorIndex !== last) {
+        last = p.tensorIndex;
+        say(`${label} [${p.tensorIndex + 1}/${p.tensorCount}] ${p.tensorName}`);
+      }
+    },
+    stop() {},
+  };
+}
+
+async function writeJson(path: string, value: unknown, force: boolean): Promise<void> {
+  const file = await createAtomicFile(path, force);
+  try {
+    await file.sink.write(new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
+    await file.commit();
+  } catch (err) {
+    await file.abort();
+    throw err;
+  }
+}
+
+/** Where the compressed-tensors quantization_config goes beside a safetensors output. */
+export function sidecarPath(output: string): string {
+  return `${output.replace(/\.safetensors$/, '')}.quantization_config.json`;
+}
+
+async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<void> {
+  if (flags.output === input) throw new UsageError('the output must not be the input file');
+  const source = await openFileSource(input);
+  try {
+    const model = await openModel(source);
+    const format = flags.format ?? model.format;
+    const scheme = schemeFromFlags(flags, format);
+    const backend = await chooseBackend(flags.backend);
+    const out = await createAtomicFile(flags.output, flags.force);
+    const progress = progressReporter(basename(input));
+    try {
+      const report = await quantizeModel(model, out.sink, {
+        scheme, format, backend, verify: flags.verify === true, inputPath: input, outputPath: flags.output,
+        ...(flags.include ? { include: flags.include } : {}), ...(flags.exclude ? { exclude: flags.exclude } : {}),
+        onProgress: (p) => progress.update(p),
+      });
+      progress.stop();
+      await out.commit();
+      if (report.quantizationConfig) {
+        await writeJson(sidecarPath(flags.output), report.quantizationConfig, flags.force === true);
+      }
+      console.log(formatReport(report));
+      console.log(`wrote ${flags.output}`);
+      if (flags.report) await writeJson(flags.report, report, flags.force === true);
+      if (report.tensors.some((t) => t.verify && !t.verify.equal)) process.exitCode = 1;
+    } catch (err) {
+      progress.stop();
+      await out.abort();
+      throw err;
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+async function inspectCommand(file: string): Promise<void> {
+  const source = await openFileSource(file);
+  try {
+    console.log(describeModel(await openModel(source)));
+  } finally {
+    await source.close();
+  }
+}
+
+async function verifyCommand(input: string, flags: SchemeFlags & { include?: string[]; exclude?: string[]; limit: number }): Promise<void> {
+  const source = await openFileSource(input);
+  try {
+    const model = await openModel(source);
+    const scheme = schemeFromFlags(flags, model.format);
+    const facts = await adapterFacts();
+    say(`verifying on ${[facts.vendor, facts.architecture, facts.description].filter(Boolean).join(' ')}` +
+      (facts.isFallback ? ' (software fallback)' : ''));
+    let failed = 0;
+    let checked = 0;
+    for (const t of modelTensors(model)) {
+      if (passThroughReason(t, flags)) continue;
+      try {
+        resolveScheme(t.shape, scheme);
+      } catch (err) {
+        if (!(err instanceof QuantizationError)) throw err;
+        console.log(`${t.name} [${t.shape.join(', ')}]: skipped, the scheme does not apply (${err.message})`);
+        continue;
+      }
+      const x = await readTensorF32(model, t.name);
+      const gpu = await quantize(x, t.shape, scheme, { backend: 'webgpu' });
+      const cpu = await quantize(x, t.shape, scheme, { backend: 'cpu' });
+      const report = compareQuantized(gpu, cpu, { input: x, limit: flags.limit });
+      checked++;
+      if (!report.equal) failed++;
+      console.log(`${t.name} [${t.shape.join(', ')}]: ${report.summary}`);
+    }
+    console.log(failed === 0
+      ? `${checked} tensors bit-identical between WebGPU and the CPU reference`
+      : `${failed} of ${checked} tensors differ between WebGPU and the CPU reference`);
+    if (failed > 0) process.exitCode = 1;
+  } finally {
+    await source.close();
+  }
+}
 
 const DEMO_SCHEMES: QuantScheme[] = [
   { dtype: 'int8', symmetric: true, granularity: 'tensor', profile: 'onnx' },
@@ -21,13 +194,7 @@ function describeScheme(s: QuantScheme): string {
   return `${s.profile} ${s.dtype} ${s.symmetric ? 'sym' : 'asym'} ${gran}${ggml}`;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-async function demo(opts: { rows: number; cols: number; seed: number }): Promise<void> {
+async function demoCommand(opts: { rows: number; cols: number; seed: number }): Promise<void> {
   const shape = [opts.rows, opts.cols];
   const x = syntheticWeights(opts.rows, opts.cols, opts.seed);
   console.log(`Generated weight [${shape.join(', ')}] (seed ${opts.seed}, every 17th row an outlier channel)`);
@@ -35,8 +202,7 @@ async function demo(opts: { rows: number; cols: number; seed: number }): Promise
   for (const scheme of DEMO_SCHEMES) {
     const started = performance.now();
     const q = await quantize(x, shape, scheme, { backend: 'cpu' });
-    const y = await dequantize(q);
-    const m = errorMetrics(x, y, shape, 0);
+    const m = errorMetrics(x, await dequantize(q), shape, 0);
     const worst = m.perChannel.reduce((w, c, i) => (c.sqnrDb < (m.perChannel[w]?.sqnrDb ?? Infinity) ? i : w), 0);
     rows.push({
       scheme: describeScheme(q.scheme),
@@ -52,11 +218,64 @@ async function demo(opts: { rows: number; cols: number; seed: number }): Promise
   console.log(`backend: cpu; ${x.byteLength} bytes in per scheme`);
 }
 
+function schemeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--dtype <dtype>', 'code type').argParser(choice(['int8', 'uint8', 'int4', 'uint4'] as const)))
+    .option('--symmetric', 'zero point fixed (default)')
+    .option('--asymmetric', 'affine: zero point from the data')
+    .addOption(new Option('--granularity <g>', 'one scale per tensor, per channel or per group').argParser(choice(['tensor', 'channel', 'group'] as const)))
+    .option('--axis <n>', 'the channel axis (default 0) or the axis groups run along (default last)', integer)
+    .option('--block-size <n>', 'elements per group (default 32 for ggml, 128 otherwise)', positiveInt)
+    .addOption(new Option('--profile <p>', 'whose formulas: onnx, pytorch or ggml (default ggml for GGUF, pytorch for safetensors)').argParser(choice(['onnx', 'pytorch', 'ggml'] as const)))
+    .option('--include <pattern...>', 'quantize only tensors matching these globs')
+    .option('--exclude <pattern...>', 'never quantize tensors matching these globs');
+}
+
+function symmetry(flags: { symmetric?: boolean; asymmetric?: boolean }): boolean | undefined {
+  if (flags.symmetric && flags.asymmetric) throw new UsageError('--symmetric and --asymmetric exclude each other');
+  return flags.asymmetric ? false : flags.symmetric;
+}
+
 const program = new Command()
   .name('webgpu-quantizer')
-  .description('Quantize neural-network weights to INT8/INT4, bit-identical to a CPU reference.')
+  .description('Quantize model weights to INT8/INT4 on the GPU (WebGPU) or the CPU, bit-identical to a CPU reference.')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+schemeOptions(
+  program
+    .command('quantize')
+    .description('quantize a safetensors or GGUF file: safetensors in the compressed-tensors layout, GGUF as Q8_0/Q4_0')
+    .argument('<input>', 'a .safetensors or .gguf file')
+    .requiredOption('-o, --output <file>', 'the quantized file to write (written under a temporary name, then renamed)')
+    .addOption(new Option('--format <format>', 'output format (default: the input\'s)').argParser(choice(['safetensors', 'gguf'] as const))),
+)
+  .addOption(new Option('--backend <backend>', 'auto: a hardware GPU if there is one, else the CPU').argParser(choice(['auto', 'webgpu', 'cpu'] as const)).default('auto'))
+  .option('--verify', 'also quantize on the CPU and compare every tensor bit for bit')
+  .option('--report <file>', 'write the quality report as JSON')
+  .option('--force', 'overwrite existing output files')
+  .action(async (input: string, flags: QuantizeFlags & { asymmetric?: boolean }) => {
+    const symmetric = symmetry(flags);
+    await quantizeCommand(input, { ...flags, ...(symmetric === undefined ? {} : { symmetric }) });
+  });
+
+program
+  .command('inspect')
+  .description('list the tensors, dtypes, shapes, sizes, metadata and quantization of a model file')
+  .argument('<file>', 'a .safetensors or .gguf file')
+  .action(inspectCommand);
+
+schemeOptions(
+  program
+    .command('verify')
+    .description('quantize every tensor on WebGPU and on the CPU and report every mismatch')
+    .argument('<input>', 'a .safetensors or .gguf file'),
+)
+  .option('--limit <n>', 'mismatches listed per tensor', positiveInt, 20)
+  .action(async (input: string, flags: SchemeFlags & { asymmetric?: boolean; limit: number }) => {
+    const symmetric = symmetry(flags);
+    await verifyCommand(input, { ...flags, ...(symmetric === undefined ? {} : { symmetric }) });
+  });
 
 program
   .command('demo')
@@ -64,9 +283,12 @@ program
   .option('--rows <n>', 'rows (output channels)', positiveInt, 512)
   .option('--cols <n>', 'columns (input features)', positiveInt, 1024)
   .option('--seed <n>', 'random seed', positiveInt, 1)
-  .action(demo);
+  .action(demoCommand);
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(`webgpu-quantizer: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+program
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    console.error(`webgpu-quantizer: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  })
+  .finally(() => releaseDevice());

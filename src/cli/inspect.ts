@@ -1,0 +1,56 @@
+// `webgpu-quantizer inspect`: what a model file holds, for a person.
+import { type ModelFile, modelTensors } from '../formats/model.js';
+
+function shortValue(value: unknown): string {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string') return value.length > 80 ? `${JSON.stringify(value.slice(0, 77))}…` : JSON.stringify(value);
+  if (Array.isArray(value)) return value.length > 8 ? `[${value.length} items: ${value.slice(0, 4).map(shortValue).join(', ')}, …]` : `[${value.map(shortValue).join(', ')}]`;
+  if (value && typeof value === 'object') {
+    const items = (value as { items?: unknown }).items;
+    if (Array.isArray(items)) return shortValue(items);
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 120);
+  }
+  return String(value);
+}
+
+function size(n: number): string {
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+}
+
+/** Tensors, dtypes, shapes, sizes, metadata and any quantization found, as text. */
+export function describeModel(model: ModelFile): string {
+  const tensors = modelTensors(model);
+  const lines = [`${model.source.name}: ${model.format}${model.format === 'gguf' ? ` v${model.version}` : ''}, ${size(model.source.size)}, ${tensors.length} tensors`];
+  const metadata: [string, string][] = model.format === 'gguf'
+    ? [...model.metadata].map(([k, v]) => [k, shortValue(v.value)])
+    : Object.entries(model.metadata ?? {}).map(([k, v]) => [k, shortValue(v)]);
+  if (metadata.length > 0) {
+    lines.push('', 'metadata:');
+    for (const [k, v] of metadata) lines.push(`  ${k} = ${v}`);
+  }
+  lines.push('', 'tensors:');
+  const nameWidth = Math.max(...tensors.map((t) => t.name.length), 4);
+  for (const t of tensors) {
+    lines.push(`  ${t.name.padEnd(nameWidth)}  ${t.dtype.padEnd(5)}  [${t.shape.join(', ')}]  ${size(t.byteLength)}`);
+  }
+  const counts = new Map<string, number>();
+  for (const t of tensors) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + 1);
+  lines.push('', `dtypes: ${[...counts].map(([d, n]) => `${d} × ${n}`).join(', ')}`);
+  lines.push(quantizationFound(model, tensors.map((t) => t.dtype)));
+  return lines.join('\n');
+}
+
+function quantizationFound(model: ModelFile, dtypes: string[]): string {
+  if (model.format === 'safetensors') {
+    const config = model.metadata?.quantization_config;
+    if (config) return `quantization: compressed-tensors ${shortValue(JSON.parse(config))}`;
+    return model.tensors.some((t) => /_packed$|_scale$/.test(t.name))
+      ? 'quantization: quantized tensors found (names end in _packed / _scale) but no quantization_config'
+      : 'quantization: none (float weights)';
+  }
+  const quantized = dtypes.filter((d) => !['F32', 'F16', 'BF16', 'F64', 'I8', 'I16', 'I32', 'I64'].includes(d));
+  const fileType = model.metadata.get('general.file_type');
+  return quantized.length > 0
+    ? `quantization: ${[...new Set(quantized)].join(', ')} tensors; general.file_type = ${shortValue(fileType?.value)}`
+    : 'quantization: none (float weights)';
+}

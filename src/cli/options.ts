@@ -1,0 +1,53 @@
+// Turning command-line flags into a scheme, with the defaults each output format implies.
+import { InvalidArgumentError } from 'commander';
+import { GGML_BLOCK } from '../layout.js';
+import type { Granularity, Profile, QuantDType, QuantScheme } from '../types.js';
+
+export interface SchemeFlags {
+  format?: 'safetensors' | 'gguf';
+  dtype?: QuantDType;
+  symmetric?: boolean;
+  granularity?: Granularity;
+  axis?: number;
+  blockSize?: number;
+  profile?: Profile;
+}
+
+export function choice<T extends string>(values: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!values.includes(value as T)) throw new InvalidArgumentError(`must be one of ${values.join(', ')}`);
+    return value as T;
+  };
+}
+
+export function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
+  return n;
+}
+
+export function positiveInt(value: string): number {
+  const n = integer(value);
+  if (n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/**
+ * The scheme the flags ask for. GGUF output defaults to Q8_0 (ggml, int8, symmetric, groups of
+ * 32); safetensors output to compressed-tensors' W8 scheme (pytorch, int8, symmetric, per channel).
+ */
+export function schemeFromFlags(flags: SchemeFlags, format: 'safetensors' | 'gguf'): QuantScheme {
+  const ggml = format === 'gguf';
+  const profile = flags.profile ?? (ggml ? 'ggml' : 'pytorch');
+  const granularity = flags.granularity ?? (profile === 'ggml' || flags.blockSize !== undefined ? 'group' : 'channel');
+  const scheme: QuantScheme = {
+    dtype: flags.dtype ?? 'int8',
+    symmetric: flags.symmetric ?? true,
+    granularity,
+    profile,
+  };
+  if (flags.axis !== undefined) scheme.axis = flags.axis;
+  if (granularity === 'group') scheme.blockSize = flags.blockSize ?? (profile === 'ggml' ? GGML_BLOCK : 128);
+  else if (flags.blockSize !== undefined) scheme.blockSize = flags.blockSize;
+  return scheme;
+}

@@ -1,0 +1,48 @@
+// One view of a model file, whichever format it is in.
+import { FormatError } from '../errors.js';
+import { type GgufFile, readGguf, readGgufTensorF32 } from './gguf.js';
+import type { ByteSource } from './io.js';
+import { readSafetensors, readSafetensorsF32, type SafetensorsFile } from './safetensors.js';
+
+export type ModelFile = SafetensorsFile | GgufFile;
+
+/** A tensor of either format: its dtype is the format's own type name. */
+export interface ModelTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  offset: number;
+  byteLength: number;
+  quantizable: boolean;
+}
+
+/**
+ * Reads the header of a GGUF or safetensors file (told apart by GGUF's magic), validating it;
+ * tensor data stays in the source until asked for.
+ *
+ * @example
+ * const model = await openModel(blobSource(file));
+ */
+export async function openModel(source: ByteSource): Promise<ModelFile> {
+  if (source.size < 8) throw new FormatError(`is ${source.size} bytes long, too short for safetensors or GGUF`, { file: source.name });
+  const magic = await source.read(0, 4);
+  const isGguf = magic[0] === 0x47 && magic[1] === 0x47 && magic[2] === 0x55 && magic[3] === 0x46;
+  return isGguf ? readGguf(source) : readSafetensors(source);
+}
+
+export function modelTensors(model: ModelFile): ModelTensor[] {
+  if (model.format === 'safetensors') return model.tensors;
+  return model.tensors.map((t) => ({ ...t, dtype: t.typeName }));
+}
+
+/** A quantizable tensor's values as float32 (F16 and BF16 widened exactly). */
+export async function readTensorF32(model: ModelFile, name: string): Promise<Float32Array> {
+  if (model.format === 'safetensors') {
+    const t = model.tensors.find((e) => e.name === name);
+    if (!t) throw new FormatError('no such tensor', { file: model.source.name, tensor: name });
+    return readSafetensorsF32(model, t);
+  }
+  const t = model.tensors.find((e) => e.name === name);
+  if (!t) throw new FormatError('no such tensor', { file: model.source.name, tensor: name });
+  return readGgufTensorF32(model, t);
+}

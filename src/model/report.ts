@@ -1,0 +1,128 @@
+// The quality report of a model quantization: per tensor and in sum, as a table and as JSON.
+import { codeRange } from '../cpu/calibrate.js';
+import type { ErrorMetrics } from '../cpu/metrics.js';
+import { makeLayout, paramIndexOf } from '../layout.js';
+import type { QuantScheme, QuantizedTensor } from '../types.js';
+import type { AdapterFacts } from '../webgpu/device.js';
+
+export interface TensorReport {
+  name: string;
+  shape: number[];
+  dtype: string;
+  /** What happened to it: quantized, or kept (and why). */
+  action: 'quantized' | 'passthrough' | 'f16-fallback';
+  reason?: string;
+  /** The output's type: compressed-tensors entries or a ggml type. */
+  output: string;
+  mse?: number;
+  maxAbsError?: number;
+  sqnrDb?: number;
+  /** Elements outside the representable range by more than half a step (saturated). */
+  clipped?: number;
+  /** The channels (along the metrics axis) with the lowest SQNR, worst first. */
+  worstChannels?: { index: number; sqnrDb: number }[];
+  ms: number;
+  verify?: { equal: boolean; mismatches: number; summary: string };
+}
+
+export interface ModelReport {
+  input: { path: string; format: string; bytes: number };
+  output: { path: string; format: string; bytes: number };
+  scheme: QuantScheme;
+  backend: string;
+  adapter?: AdapterFacts;
+  compressionRatio: number;
+  seconds: number;
+  /** Input bytes per second, in MB/s. */
+  throughputMBps: number;
+  tensors: TensorReport[];
+  /** compressed-tensors' quantization_config, for a safetensors output. */
+  quantizationConfig?: Record<string, unknown>;
+}
+
+/** Counts elements that saturated: further outside the representable range than half a step. */
+export function clippedCount(x: Float32Array, q: QuantizedTensor): number {
+  const { qmin, qmax } = codeRange(q.scheme);
+  const { granularity, axis = 0, blockSize = 1 } = q.scheme;
+  const layout = makeLayout(q.shape, granularity, axis, blockSize);
+  let clipped = 0;
+  for (let i = 0; i < x.length; i++) {
+    const p = paramIndexOf(layout, i);
+    const s = q.scales[p] as number;
+    const z = q.zeroPoints[p] as number;
+    const a = s * (qmin - z);
+    const b = s * (qmax - z);
+    const half = Math.abs(s) / 2;
+    const v = x[i] as number;
+    if (v < Math.min(a, b) - half || v > Math.max(a, b) + half) clipped++;
+  }
+  return clipped;
+}
+
+/** The `count` channels with the lowest SQNR. */
+export function worstChannels(metrics: ErrorMetrics, count = 3): { index: number; sqnrDb: number }[] {
+  return metrics.perChannel
+    .map((c, index) => ({ index, sqnrDb: c.sqnrDb }))
+    .sort((a, b) => a.sqnrDb - b.sqnrDb)
+    .slice(0, count);
+}
+
+function fixed(v: number | undefined, digits: number): string {
+  if (v === undefined) return '';
+  return Number.isFinite(v) ? v.toFixed(digits) : v > 0 ? 'inf' : '-inf';
+}
+
+function exp(v: number | undefined): string {
+  return v === undefined ? '' : v.toExponential(2);
+}
+
+function pad(cells: string[][]): string {
+  const widths = cells[0]?.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length))) ?? [];
+  return cells.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+/** The report as a table a person can read on a terminal. */
+export function formatReport(report: ModelReport): string {
+  const rows = [['tensor', 'shape', 'action', 'output', 'MSE', 'max|err|', 'SQNR dB', 'clipped', 'worst channels', 'ms']];
+  for (const t of report.tensors) {
+    rows.push([
+      t.name, `[${t.shape.join(', ')}]`, t.action === 'quantized' ? 'quantized' : `${t.action}${t.reason ? ` (${t.reason})` : ''}`,
+      t.output, exp(t.mse), exp(t.maxAbsError), fixed(t.sqnrDb, 2), t.clipped === undefined ? '' : String(t.clipped),
+      (t.worstChannels ?? []).map((w) => `${w.index}:${fixed(w.sqnrDb, 1)}`).join(' '), String(Math.round(t.ms)),
+    ]);
+  }
+  const quantized = report.tensors.filter((t) => t.action === 'quantized').length;
+  const verified = report.tensors.filter((t) => t.verify);
+  const adapter = report.adapter
+    ? ` on ${[report.adapter.vendor, report.adapter.architecture, report.adapter.description].filter(Boolean).join(' ')}` +
+      (report.adapter.isFallback ? ' (software fallback: a CPU emulation)' : '')
+    : '';
+  const lines = [
+    pad(rows),
+    '',
+    `${quantized} of ${report.tensors.length} tensors quantized (${report.scheme.profile} ${report.scheme.dtype} ` +
+      `${report.scheme.symmetric ? 'symmetric' : 'asymmetric'} ${report.scheme.granularity}` +
+      `${report.scheme.blockSize ? ` ${report.scheme.blockSize}` : ''}), backend ${report.backend}${adapter}`,
+    `${bytes(report.input.bytes)} in (${report.input.format}) → ${bytes(report.output.bytes)} out (${report.output.format}), ` +
+      `ratio ${report.compressionRatio.toFixed(2)}×, ${report.seconds.toFixed(2)} s, ${report.throughputMBps.toFixed(1)} MB/s`,
+  ];
+  if (verified.length > 0) {
+    const bad = verified.filter((t) => !t.verify?.equal);
+    lines.push(bad.length === 0
+      ? `verify: all ${verified.length} quantized tensors bit-identical to the CPU reference`
+      : `verify: ${bad.length} of ${verified.length} tensors differ from the CPU reference:\n` +
+        bad.map((t) => `  ${t.name}: ${t.verify?.summary}`).join('\n'));
+  }
+  return lines.join('\n');
+}
