@@ -9,8 +9,8 @@ const external = [
   ...[...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies)].map((d) => new RegExp(`^${d}(/|$)`)),
 ];
 
-// One config for three jobs: `vite build` makes the library (dist/index.js for browsers and Node,
-// dist/cli.js for Node); `--mode demo` serves or builds the page in demo/; `vitest` runs the tests.
+// One config for three jobs: `vite build` makes the library (dist/index.js and dist/model.js for
+// browsers and Node, dist/cli.js for Node); `--mode demo` serves or builds the page in demo/; `vitest` runs the tests.
 export default defineConfig(({ mode }) =>
   mode === 'demo'
     ? { root: 'demo', base: './', build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' } }
@@ -21,7 +21,7 @@ export default defineConfig(({ mode }) =>
           emptyOutDir: true,
           sourcemap: true,
           minify: false,
-          lib: { entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
+          lib: { entry: { index: 'src/index.ts', model: 'src/model/index.ts', cli: 'src/cli/main.ts' }, formats: ['es'] },
           rolldownOptions: { external },
         },
         test: {

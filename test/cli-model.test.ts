@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli.js');
-const GGUF = resolve(import.meta.dirname, 'fixtures/stories260K.gguf');
-const SAFETENSORS = resolve(import.meta.dirname, 'fixtures/mnist.safetensors');
+const GGUF = resolve(import.meta.dirname, '../models/stories260K.gguf');
+const SAFETENSORS = resolve(import.meta.dirname, '../models/mnist.safetensors');
 
 function run(...args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: process.env });
@@ -74,6 +74,33 @@ describe('quantize: GGUF', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/truncated\.gguf/);
     expect(readdirSync(dir)).toEqual(['truncated.gguf']);
+  });
+});
+
+describe('malformed inputs', () => {
+  const gguf = readFileSync(GGUF);
+  const safetensors = readFileSync(SAFETENSORS);
+  const headerLength = Number(safetensors.readBigUInt64LE(0));
+  const withHeader = (json: string) => {
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(json.length));
+    return Buffer.concat([head, Buffer.from(json)]);
+  };
+  it.each([
+    ['bad.gguf', Buffer.concat([Buffer.from('GGUX'), gguf.subarray(4)]), /bad\.gguf.*magic/i],
+    ['version.gguf', Buffer.concat([gguf.subarray(0, 4), Buffer.from([9, 0, 0, 0]), gguf.subarray(8)]), /version\.gguf.*version/i],
+    ['short.safetensors', safetensors.subarray(0, 5), /short\.safetensors/],
+    ['huge.safetensors', Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x10]), safetensors.subarray(8)]), /huge\.safetensors.*header/i],
+    ['notjson.safetensors', withHeader('{"a": nope}'), /notjson\.safetensors.*JSON/],
+    ['dtype.safetensors', withHeader('{"w": {"dtype": "F31", "shape": [1], "data_offsets": [0, 4]}}    '), /dtype\.safetensors.*'w'.*F31/],
+    ['cut.safetensors', safetensors.subarray(0, 8 + headerLength + 1000), /cut\.safetensors/],
+  ])('%s: a named error, exit code 1, no output left', (name, bytes, message) => {
+    const input = join(dir, name);
+    writeFileSync(input, bytes);
+    const r = run('quantize', input, '-o', join(dir, `out-${name}`), '--backend', 'cpu');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(readdirSync(dir)).toEqual([name]);
   });
 });
 

@@ -17,13 +17,15 @@ export interface ModelTensor {
 }
 
 /**
- * Reads the header of a GGUF or safetensors file (told apart by GGUF's magic), validating it;
- * tensor data stays in the source until asked for.
+ * Reads the header of a GGUF or safetensors file, validating it; tensor data stays in the source
+ * until asked for. The name's extension decides the format, else GGUF's magic does.
  *
  * @example
  * const model = await openModel(blobSource(file));
  */
 export async function openModel(source: ByteSource): Promise<ModelFile> {
+  if (/\.gguf$/i.test(source.name)) return readGguf(source);
+  if (/\.safetensors$/i.test(source.name)) return readSafetensors(source);
   if (source.size < 8) throw new FormatError(`is ${source.size} bytes long, too short for safetensors or GGUF`, { file: source.name });
   const magic = await source.read(0, 4);
   const isGguf = magic[0] === 0x47 && magic[1] === 0x47 && magic[2] === 0x55 && magic[3] === 0x46;

@@ -1,6 +1,6 @@
 // Node file access for the formats: ranged reads from a file handle, and outputs written to a
 // temporary name and renamed into place only when complete.
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FormatError } from '../errors.js';
 import { type ByteSink, type ByteSource, checkRange } from '../formats/io.js';
@@ -39,14 +39,16 @@ export interface AtomicFile {
 }
 
 /**
- * Writes to a temporary file beside `path`. An existing `path` is refused unless `force`, and is
- * only replaced by the rename at commit, so a failure never leaves a partial output behind.
+ * Writes to a temporary file beside `path` (creating its folder). An existing `path` is refused
+ * unless `force`, and is only replaced by the rename at commit, so a failure never leaves a
+ * partial output behind.
  */
 export async function createAtomicFile(path: string, force = false): Promise<AtomicFile> {
   const exists = await stat(path).then(() => true, () => false);
   if (exists && !force) {
     throw new FormatError('already exists; pass --force (force: true) to overwrite it', { file: path });
   }
+  await mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const handle = await open(temp, 'wx');
   let closed = false;

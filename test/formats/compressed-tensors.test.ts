@@ -303,7 +303,7 @@ describe('checkCompressedTensorsScheme', () => {
 
 describe('a quantized layer written and read back', () => {
   it('mnist fc1.weight [32, 11616], int4 groups of 32, asymmetric, F16 scales', async () => {
-    const bytes = new Uint8Array(readFileSync(new URL('../fixtures/mnist.safetensors', import.meta.url)));
+    const bytes = new Uint8Array(readFileSync(new URL('../../models/mnist.safetensors', import.meta.url)));
     const input = await readSafetensors(bytesSource(bytes, 'mnist.safetensors'));
     const t = input.tensors.find((e) => e.name === 'fc1.weight');
     if (!t) throw new Error('fc1.weight missing');

@@ -1,5 +1,5 @@
 // GGUF reading and writing. Expected values come from outside the code under test: the fixture's
-// documented facts (test/fixtures/README.md, Karpathy's stories260K config), llama.cpp's reference
+// documented facts (models/README.md, Karpathy's stories260K config), llama.cpp's reference
 // quantizers re-implemented below in plain float32 arithmetic, IEEE binary16 facts, and GGUF files
 // laid out by hand with DataView.
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { openFileSource } from '../../src/node/files.js';
 import type { QuantScheme } from '../../src/types.js';
 import { loadOracle } from '../data/oracle.js';
 
-const FIXTURE_PATH = new URL('../fixtures/stories260K.gguf', import.meta.url);
+const FIXTURE_PATH = new URL('../../models/stories260K.gguf', import.meta.url);
 const FIXTURE = new Uint8Array(readFileSync(FIXTURE_PATH));
 const Q8: QuantScheme = { dtype: 'int8', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' };
 const Q4: QuantScheme = { ...Q8, dtype: 'int4' };

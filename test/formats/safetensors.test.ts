@@ -6,7 +6,7 @@ import {
   type OutputTensor, readSafetensors, readSafetensorsF32, SAFETENSORS_DTYPES, safetensorsHeader, writeSafetensors,
 } from '../../src/formats/safetensors.js';
 
-const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
+const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../../models/${name}`, import.meta.url)));
 
 /** A safetensors file assembled by hand: u64 LE length, the header text as given, then `data`. */
 function fileOf(header: string | object, data: Uint8Array | number = 0, declaredLength?: bigint): Uint8Array {

@@ -1,4 +1,4 @@
-// Real trained weights (test/fixtures/README.md), quantized on the GPU and on the CPU under every
+// Real trained weights (models/README.md), quantized on the GPU and on the CPU under every
 // profile. The safetensors header is read here with a few lines of independent code.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ function readSafetensors(path: URL): { name: string; shape: number[]; data: Floa
     });
 }
 
-const tensors = readSafetensors(new URL('../fixtures/silero_vad_16k.safetensors', import.meta.url));
+const tensors = readSafetensors(new URL('../../models/silero_vad_16k.safetensors', import.meta.url));
 
 const SCHEMES: QuantScheme[] = [
   { dtype: 'int8', symmetric: true, granularity: 'channel', profile: 'onnx' },

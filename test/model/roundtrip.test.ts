@@ -10,7 +10,7 @@ import { modelTensors, openModel, readTensorF32 } from '../../src/formats/model.
 import { readSafetensors } from '../../src/formats/safetensors.js';
 import { quantizeModel } from '../../src/model/quantize-model.js';
 
-const fixture = (name: string) => bytesSource(new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url))), name);
+const fixture = (name: string) => bytesSource(new Uint8Array(readFileSync(new URL(`../../models/${name}`, import.meta.url))), name);
 
 function f32Equal(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;

@@ -1,0 +1,22 @@
+/// <reference types="@webgpu/types" preserve="true" />
+// The model-file API (`webgpu-quantizer/model`): readers and writers that stream, and whole-model
+// quantization with its quality report. Browser-safe: files come in as ByteSources (a Blob).
+export {
+  compressedTensorsData, compressedTensorsFormat, compressedTensorsOutputs, quantizationConfig,
+} from '../formats/compressed-tensors.js';
+export {
+  encodeF16, encodeQ4_0, encodeQ8_0, GGML_TYPE, LLAMA_FTYPE, planGgufOutput, readGguf, readGgufTensorF32, writeGguf,
+} from '../formats/gguf.js';
+export type { GgufFile, GgufLayout, GgufOutputType, GgufTensor, GgufValue } from '../formats/gguf.js';
+export { blobSource, bytesSource, memorySink } from '../formats/io.js';
+export type { ByteSink, ByteSource } from '../formats/io.js';
+export { modelTensors, openModel, readTensorF32 } from '../formats/model.js';
+export type { ModelFile, ModelTensor } from '../formats/model.js';
+export { readSafetensors, readSafetensorsF32, safetensorsHeader, writeSafetensors } from '../formats/safetensors.js';
+export type { OutputTensor, SafetensorsFile, SafetensorsTensor } from '../formats/safetensors.js';
+export { passThroughReason } from './policy.js';
+export type { TensorPolicy } from './policy.js';
+export { quantizeModel } from './quantize-model.js';
+export type { ModelProgress, OutputFormat, QuantizeModelOptions } from './quantize-model.js';
+export { clippedCount, formatReport } from './report.js';
+export type { ModelReport, TensorReport } from './report.js';
