@@ -8,8 +8,8 @@ import { QuantizationError } from './errors.js';
 import {
   bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, normalizeAxis, resolveScheme, unravel,
 } from './layout.js';
-import type { Backend, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
-import { dequantizeOnGpu, quantizeOnGpu } from './webgpu/engine.js';
+import type { Backend, GpuQuantizedTensor, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
+import { dequantizeOnGpu, type GpuInput, quantizeOnGpu } from './webgpu/engine.js';
 
 const BACKENDS: readonly Backend[] = ['cpu', 'webgpu'];
 
@@ -24,12 +24,28 @@ function selectBackend(options: QuantOptions | undefined): Backend {
 }
 
 /** Shape and type checks; the CPU also scans for NaN/Inf here, the GPU does it in its kernels. */
-function checkInput(x: Float32Array, shape: readonly number[], backend: Backend): void {
+function isGpuBuffer(x: unknown): x is GPUBuffer {
+  return typeof x === 'object' && x !== null && !ArrayBuffer.isView(x) && typeof (x as GPUBuffer).mapAsync === 'function';
+}
+
+function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, options: QuantOptions | undefined): x is Float32Array {
+  if (isGpuBuffer(x)) {
+    if (backend !== 'webgpu' || !options?.device) {
+      throw new QuantizationError("a GPUBuffer input needs backend: 'webgpu' and options.device, the device that owns it", {
+        field: 'x',
+      });
+    }
+    checkShape(shape, shape.reduce((a, b) => a * b, 1));
+    return false;
+  }
   if (!(x instanceof Float32Array)) {
-    throw new QuantizationError('x must be a Float32Array', { field: 'x' });
+    throw new QuantizationError('x must be a Float32Array or a GPUBuffer', { field: 'x' });
   }
   checkShape(shape, x.length);
-  if (backend === 'webgpu') return;
+  if (options?.output === 'gpu' && backend !== 'webgpu') {
+    throw new QuantizationError("output: 'gpu' needs backend: 'webgpu'", { field: 'options.output' });
+  }
+  if (backend === 'webgpu') return true;
   const bad = findNonFinite(x);
   if (bad >= 0) {
     const coords = unravel(bad, shape);
@@ -38,6 +54,7 @@ function checkInput(x: Float32Array, shape: readonly number[], backend: Backend)
       { field: 'x', index: bad, coords },
     );
   }
+  return true;
 }
 
 /**
@@ -47,13 +64,19 @@ function checkInput(x: Float32Array, shape: readonly number[], backend: Backend)
  * const q = await quantize(weights, [out, inp], { dtype: 'int8', symmetric: true, granularity: 'channel', profile: 'pytorch' });
  */
 export async function quantize(
-  x: Float32Array,
+  x: GpuInput, shape: readonly number[], scheme: QuantScheme, options: QuantOptions & { output: 'gpu' },
+): Promise<GpuQuantizedTensor>;
+export async function quantize(
+  x: GpuInput, shape: readonly number[], scheme: QuantScheme, options?: QuantOptions,
+): Promise<QuantizedTensor>;
+export async function quantize(
+  x: GpuInput,
   shape: readonly number[],
   scheme: QuantScheme,
   options?: QuantOptions,
-): Promise<QuantizedTensor> {
+): Promise<QuantizedTensor | GpuQuantizedTensor> {
   const backend = selectBackend(options);
-  checkInput(x, shape, backend);
+  checkInput(x, shape, backend, options);
   const { scheme: resolved, layout } = resolveScheme(shape, scheme);
   return produce(x, shape, layout, resolved, undefined, backend, options);
 }
@@ -80,11 +103,18 @@ function cpuMetrics(
  * full range), else with parameters calibrated from the data.
  */
 async function produce(
-  x: Float32Array, shape: readonly number[], layout: Layout, scheme: QuantScheme,
+  x: GpuInput, shape: readonly number[], layout: Layout, scheme: QuantScheme,
   given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, backend: Backend, options: QuantOptions | undefined,
-): Promise<QuantizedTensor> {
+): Promise<QuantizedTensor | GpuQuantizedTensor> {
   const axis = metricsAxis(options, shape, scheme);
-  if (backend === 'webgpu') {
+  if (options?.output === 'gpu') {
+    const r = await quantizeOnGpu(x, shape, layout, scheme, given, axis, options, true);
+    return {
+      shape: [...shape], scheme, ...r.buffers, backend: 'webgpu', adapter: r.adapter,
+      ...(r.errors && axis !== undefined ? { metrics: metricsFromSums(r.errors, axis) } : {}),
+    };
+  }
+  if (backend === 'webgpu' || !ArrayBuffer.isView(x)) {
     const r = await quantizeOnGpu(x, shape, layout, scheme, given, axis, options ?? {});
     return fromPacked(shape, scheme, r.packed, r.scales, r.zeroPoints, {
       backend, adapter: r.adapter, ...(r.errors && axis !== undefined ? { metrics: metricsFromSums(r.errors, axis) } : {}),
@@ -125,13 +155,19 @@ function toInt32(values: Int32Array | number[] | undefined, count: number): Int3
  * const q = await quantizeWithParams(x, [4], { dtype: 'uint8', scales: [40 / 255], zeroPoints: [64] });
  */
 export async function quantizeWithParams(
-  x: Float32Array,
+  x: GpuInput, shape: readonly number[], params: QuantParams, options: QuantOptions & { output: 'gpu' },
+): Promise<GpuQuantizedTensor>;
+export async function quantizeWithParams(
+  x: GpuInput, shape: readonly number[], params: QuantParams, options?: QuantOptions,
+): Promise<QuantizedTensor>;
+export async function quantizeWithParams(
+  x: GpuInput,
   shape: readonly number[],
   params: QuantParams,
   options?: QuantOptions,
-): Promise<QuantizedTensor> {
+): Promise<QuantizedTensor | GpuQuantizedTensor> {
   const backend = selectBackend(options);
-  checkInput(x, shape, backend);
+  checkInput(x, shape, backend, options);
   const dtype = checkDType(params.dtype);
   const profile = checkProfile(params.profile ?? 'onnx');
   const { axis, blockSize } = params;

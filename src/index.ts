@@ -10,5 +10,5 @@ export type { AdapterFacts } from './webgpu/device.js';
 export type { GpuOptions, Progress } from './webgpu/engine.js';
 export * as reference from './cpu/index.js';
 export type {
-  Backend, Granularity, Profile, QuantDType, QuantOptions, QuantParams, QuantScheme, QuantizedTensor,
+  Backend, GpuQuantizedTensor, Granularity, Profile, QuantDType, QuantOptions, QuantParams, QuantScheme, QuantizedTensor,
 } from './types.js';

@@ -58,6 +58,22 @@ export interface QuantizedTensor {
 }
 
 /**
+ * A quantization left on the GPU (`output: 'gpu'`): packed codes (u32 words, as `packed` of
+ * {@link QuantizedTensor}), scales (f32) and zero points (i32) in buffers the caller owns and
+ * destroys.
+ */
+export interface GpuQuantizedTensor {
+  shape: number[];
+  scheme: QuantScheme;
+  packed: GPUBuffer;
+  scales: GPUBuffer;
+  zeroPoints: GPUBuffer;
+  backend: 'webgpu';
+  adapter: AdapterFacts;
+  metrics?: ErrorMetrics;
+}
+
+/**
  * Options shared by every operation. `backend` defaults to `'cpu'`, the reference, which runs
  * everywhere; `'webgpu'` runs on the caller's `device` or on one the library acquires, and fails
  * with a clear error rather than falling back to the CPU.
@@ -70,6 +86,11 @@ export interface QuantOptions extends GpuOptions {
    * axis for per-channel schemes, else axis 0.
    */
   metrics?: boolean | { axis?: number };
+  /**
+   * `'gpu'` leaves the results in GPU buffers (with `backend: 'webgpu'`), so callers whose
+   * weights already live on the GPU pay no transfer; pass the input as a GPUBuffer of `device`.
+   */
+  output?: 'arrays' | 'gpu';
 }
 
 /**

@@ -5,7 +5,7 @@ import { QuantizationError } from '../errors.js';
 import { bitsOf, type CodeRange, fullRange, type Layout, unravel } from '../layout.js';
 import type { QuantScheme } from '../types.js';
 import { gpuContext, type AdapterFacts, type GpuContext } from './device.js';
-import { type Binding, guarded, type Scratch } from './gpu.js';
+import { type Binding, guarded, type Scratch, Usage } from './gpu.js';
 import type { UniformValues } from './shaders.js';
 
 /** Progress of a long operation, reported after each chunk. */
@@ -131,8 +131,36 @@ function makePlan(ctx: GpuContext, layout: Layout, scheme: QuantScheme, range: C
   };
 }
 
-function upload(s: Scratch, target: GPUBuffer, x: Float32Array, span: Span): void {
-  s.ctx.device.queue.writeBuffer(target, 0, x.buffer, x.byteOffset + span.start * 4, span.len * 4);
+/** A tensor's values: in CPU memory, or already in a GPU buffer of the same device. */
+export type GpuInput = Float32Array | GPUBuffer;
+
+/** Puts one span of the input at the start of `buffer`, for binding. */
+interface Stager {
+  buffer: GPUBuffer;
+  stage(span: Span): void;
+}
+
+function stager(s: Scratch, x: GpuInput, numel: number, maxElements: number): Stager {
+  const { device } = s.ctx;
+  if (!ArrayBuffer.isView(x) && numel <= maxElements && (x.usage & Usage.STORAGE) !== 0) {
+    return { buffer: x, stage: () => {} };
+  }
+  const buffer = s.storage('input chunk', Math.min(numel, maxElements) * 4);
+  let staged: Span | undefined;
+  return {
+    buffer,
+    stage(span) {
+      if (staged?.start === span.start && staged.len === span.len) return;
+      staged = span;
+      if (ArrayBuffer.isView(x)) {
+        device.queue.writeBuffer(buffer, 0, x.buffer, x.byteOffset + span.start * 4, span.len * 4);
+      } else {
+        const encoder = device.createCommandEncoder({ label: 'stage input' });
+        encoder.copyBufferToBuffer(x, span.start * 4, buffer, 0, span.len * 4);
+        device.queue.submit([encoder.finish()]);
+      }
+    },
+  };
 }
 
 /** Per-parameter buffers, for the whole tensor. */
@@ -154,8 +182,7 @@ function paramBuffers(s: Scratch, count: number): ParamBuffers {
 
 /** Reduces and calibrates every window, leaving scales and zero points in `params`. */
 async function calibrateOnGpu(
-  s: Scratch, plan: Plan, x: Float32Array, input: GPUBuffer, params: ParamBuffers, maxElements: number,
-  options: GpuOptions, uploaded: Span | undefined,
+  s: Scratch, plan: Plan, input: Stager, params: ParamBuffers, maxElements: number, options: GpuOptions,
 ): Promise<void> {
   const { ctx, layout, numel } = plan;
   const wins = windows(layout, numel, maxElements);
@@ -171,14 +198,14 @@ async function calibrateOnGpu(
     const spans = layout.granularity === 'group' ? [{ start: win.start, len: win.len }] : chunks(numel, maxElements);
     for (const span of spans) {
       options.signal?.throwIfAborted();
-      if (uploaded?.start !== span.start || uploaded.len !== span.len) upload(s, input, x, span);
+      input.stage(span);
       const slices = Math.max(1, Math.ceil(Math.min(membersPerParam(layout, numel), span.len) / SLICE_LEN));
       const values = {
         ...plan.base, chunk_start: span.start, chunk_len: span.len, slices, param_count: win.paramCount,
         param_base: win.paramBase, given: 0,
       };
       const encoder = ctx.device.createCommandEncoder({ label: 'reduce' });
-      s.dispatch(encoder, 'reduce', win.paramCount * slices, values, [input, partials]);
+      s.dispatch(encoder, 'reduce', win.paramCount * slices, values, [input.buffer, partials]);
       s.dispatch(encoder, 'combine', win.paramCount, values, [partials, stats]);
       ctx.device.queue.submit([encoder.finish()]);
       done += span.len * 4;
@@ -191,6 +218,13 @@ async function calibrateOnGpu(
     }, [stats, params.scales, params.zeroPoints, params.codeScales, params.inverses]);
     ctx.device.queue.submit([encoder.finish()]);
   }
+}
+
+/** Results left on the GPU: the caller owns (and destroys) the buffers. */
+export interface GpuBuffers {
+  packed: GPUBuffer;
+  scales: GPUBuffer;
+  zeroPoints: GPUBuffer;
 }
 
 export interface GpuQuantized {
@@ -220,31 +254,41 @@ function addErrorRecords(sums: ErrorSums, records: Float32Array, slices: number)
  * Quantizes `x` on the GPU. Without `given`, scales and zero points come from the data (reduce →
  * combine → calibrate); with it, they are the caller's and codes saturate to the full range.
  */
+export function quantizeOnGpu(
+  x: GpuInput, shape: readonly number[], layout: Layout, scheme: QuantScheme,
+  given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, metricsAxis: number | undefined,
+  options: GpuOptions, resident: true,
+): Promise<Omit<GpuQuantized, 'packed' | 'scales' | 'zeroPoints'> & { buffers: GpuBuffers }>;
+export function quantizeOnGpu(
+  x: GpuInput, shape: readonly number[], layout: Layout, scheme: QuantScheme,
+  given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, metricsAxis: number | undefined,
+  options: GpuOptions, resident?: false,
+): Promise<GpuQuantized>;
+/**
+ * Quantizes `x` on the GPU. Without `given`, scales and zero points come from the data (reduce →
+ * combine → calibrate); with it, they are the caller's and codes saturate to the full range.
+ * `resident` leaves packed codes, scales and zero points in GPU buffers instead of reading them back.
+ */
 export async function quantizeOnGpu(
-  x: Float32Array,
-  shape: readonly number[],
-  layout: Layout,
-  scheme: QuantScheme,
-  given: { scales: Float32Array; zeroPoints: Int32Array } | undefined,
-  metricsAxis: number | undefined,
-  options: GpuOptions,
-): Promise<GpuQuantized> {
+  x: GpuInput, shape: readonly number[], layout: Layout, scheme: QuantScheme,
+  given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, metricsAxis: number | undefined,
+  options: GpuOptions, resident = false,
+): Promise<GpuQuantized | (Omit<GpuQuantized, 'packed' | 'scales' | 'zeroPoints'> & { buffers: GpuBuffers })> {
   const ctx = await gpuContext(options.device);
+  const numel = shape.reduce((a, b) => a * b, 1);
+  if (!ArrayBuffer.isView(x) && x.size < numel * 4) {
+    throw new QuantizationError(`the input buffer holds ${x.size} bytes; shape [${shape.join(', ')}] needs ${numel * 4}`, {
+      field: 'x',
+    });
+  }
   const range = given ? fullRange(scheme.dtype) : codeRange(scheme);
-  const plan = makePlan(ctx, layout, scheme, range, x.length);
+  const plan = makePlan(ctx, layout, scheme, range, numel);
   const maxElements = chunkElements(ctx, options);
   return guarded(ctx, `quantizing a [${shape.join(', ')}] tensor`, async (s) => {
-    const numel = x.length;
-    const bits = bitsOf(scheme.dtype);
-    const perWord = 32 / bits;
+    const perWord = 32 / bitsOf(scheme.dtype);
     const spans = chunks(numel, maxElements);
-    const input = s.storage('input chunk', Math.min(numel, maxElements) * 4);
+    const input = stager(s, x, numel, maxElements);
     const params = paramBuffers(s, layout.paramCount);
-    let uploaded: Span | undefined;
-    if (spans.length === 1 && spans[0]) {
-      upload(s, input, x, spans[0]);
-      uploaded = spans[0];
-    }
     if (given) {
       ctx.device.queue.writeBuffer(params.scales, 0, given.scales);
       ctx.device.queue.writeBuffer(params.zeroPoints, 0, given.zeroPoints);
@@ -255,13 +299,16 @@ export async function quantizeOnGpu(
       }, [s.storage('no statistics', 4 * STAT_WORDS), params.scales, params.zeroPoints, params.codeScales, params.inverses]);
       ctx.device.queue.submit([encoder.finish()]);
     } else if (numel > 0) {
-      await calibrateOnGpu(s, plan, x, input, params, maxElements, options, uploaded);
+      await calibrateOnGpu(s, plan, input, params, maxElements, options);
     }
 
-    const packed = new Uint32Array(Math.ceil(numel / perWord));
+    const totalWords = Math.ceil(numel / perWord);
+    const packed = resident ? undefined : new Uint32Array(totalWords);
     const firstBad = s.storage('first non-finite index', 4);
     ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
     const out = s.storage('packed chunk', Math.ceil(Math.min(numel, maxElements) / perWord) * 4);
+    // A resident result of one chunk is the chunk buffer itself; of several, they are copied in.
+    const keptPacked = resident ? (spans.length > 1 ? s.storage('packed codes', totalWords * 4) : out) : undefined;
     const m = metricsAxis === undefined ? undefined : metricsLayout(shape, metricsAxis);
     const errors: ErrorSums | undefined = m && {
       sumSq: new Float64Array(m.paramCount), signal: new Float64Array(m.paramCount),
@@ -271,38 +318,48 @@ export async function quantizeOnGpu(
     const records = m && s.storage('error records', m.paramCount * metricSlices * METRIC_WORDS * 4);
     for (const span of spans) {
       options.signal?.throwIfAborted();
-      if (uploaded?.start !== span.start || uploaded.len !== span.len) upload(s, input, x, span);
-      uploaded = span;
+      input.stage(span);
       const words = Math.ceil(span.len / perWord);
       const encoder = ctx.device.createCommandEncoder({ label: 'quantize' });
       s.dispatch(encoder, 'quantize', words, {
         ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: layout.paramCount,
         param_base: 0, given: given ? 1 : 0,
-      }, [input, params.codeScales, params.inverses, params.zeroPoints, out, firstBad]);
-      if (m && errors && records) {
-        const slices = Math.max(1, Math.ceil(Math.min(m.outer * m.inner, span.len) / SLICE_LEN));
+      }, [input.buffer, params.codeScales, params.inverses, params.zeroPoints, out, firstBad]);
+      let slices = 0;
+      if (m && records) {
+        slices = Math.max(1, Math.ceil(Math.min(m.outer * m.inner, span.len) / SLICE_LEN));
         s.dispatch(encoder, 'metrics', m.paramCount * slices, {
           ...plan.base, chunk_start: span.start, chunk_len: span.len, slices, param_count: layout.paramCount,
           param_base: 0, given: 0, m_outer: m.outer, m_axis_len: m.axisLen, m_inner: m.inner,
-        }, [input, out, params.scales, params.zeroPoints, records]);
-        packed.set(new Uint32Array(await s.read(out, 0, words * 4, encoder)), span.start / perWord);
-        addErrorRecords(errors, new Float32Array(await s.read(records, 0, m.paramCount * slices * METRIC_WORDS * 4)), slices);
-      } else {
-        packed.set(new Uint32Array(await s.read(out, 0, words * 4, encoder)), span.start / perWord);
+        }, [input.buffer, out, params.scales, params.zeroPoints, records]);
       }
-      options.onProgress?.({ stage: 'quantize', doneBytes: span.start * 4 + span.len * 4, totalBytes: numel * 4 });
+      if (packed) {
+        packed.set(new Uint32Array(await s.read(out, 0, words * 4, encoder)), span.start / perWord);
+      } else {
+        if (keptPacked && keptPacked !== out) encoder.copyBufferToBuffer(out, 0, keptPacked, (span.start / perWord) * 4, words * 4);
+        ctx.device.queue.submit([encoder.finish()]);
+      }
+      if (m && errors && records) {
+        addErrorRecords(errors, new Float32Array(await s.read(records, 0, m.paramCount * slices * METRIC_WORDS * 4)), slices);
+      }
+      options.onProgress?.({ stage: 'quantize', doneBytes: (span.start + span.len) * 4, totalBytes: numel * 4 });
     }
     const bad = new Uint32Array(await s.read(firstBad, 0, 4))[0] ?? NO_INDEX;
     if (bad !== NO_INDEX) {
       const coords = unravel(bad, shape);
+      const value = ArrayBuffer.isView(x) ? String(x[bad]) : 'a NaN or ±Infinity';
       throw new QuantizationError(
-        `x holds ${String(x[bad])} at flat index ${bad} (coordinates [${coords.join(', ')}]); only finite values can be quantized`,
+        `x holds ${value} at flat index ${bad} (coordinates [${coords.join(', ')}]); only finite values can be quantized`,
         { field: 'x', index: bad, coords },
       );
     }
+    const extra = { adapter: ctx.adapter, ...(errors ? { errors } : {}) };
+    if (keptPacked) {
+      return { ...extra, buffers: { packed: s.keep(keptPacked), scales: s.keep(params.scales), zeroPoints: s.keep(params.zeroPoints) } };
+    }
     const scales = new Float32Array(await s.read(params.scales, 0, layout.paramCount * 4));
     const zeroPoints = new Int32Array(await s.read(params.zeroPoints, 0, layout.paramCount * 4));
-    return { packed, scales, zeroPoints, adapter: ctx.adapter, ...(errors ? { errors } : {}) };
+    return { packed: packed ?? new Uint32Array(0), scales, zeroPoints, ...extra };
   });
 }
 

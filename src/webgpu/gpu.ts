@@ -59,7 +59,7 @@ export class Scratch {
 
   buffer(label: string, size: number, usage: number): GPUBuffer {
     const limit = this.ctx.device.limits.maxBufferSize;
-    const bytes = Math.max(16, Math.ceil(size / 4) * 4);
+    const bytes = Math.max(4, Math.ceil(size / 4) * 4);
     if (bytes > limit) {
       throw new QuantizationError(`${label} needs ${bytes} bytes, more than this device's maxBufferSize (${limit})`, {
         field: 'device',
@@ -113,6 +113,13 @@ export class Scratch {
     const out = staging.getMappedRange().slice(0, size);
     staging.unmap();
     return out;
+  }
+
+  /** Hands `buffer` to the caller: it outlives the operation. */
+  keep(buffer: GPUBuffer): GPUBuffer {
+    const i = this.buffers.indexOf(buffer);
+    if (i >= 0) this.buffers.splice(i, 1);
+    return buffer;
   }
 
   destroy(): void {
