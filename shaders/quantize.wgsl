@@ -5,7 +5,8 @@
 //   the chunk's words), first_bad (atomic: the lowest flat index of a NaN or ±Inf, else 0xffffffff).
 // Dispatch: one invocation per output word (4 codes at 8 bits, 8 at 4 bits), folded to 2-D.
 // Invariants: the chunk starts at a multiple of 8 elements; lanes past the tensor's end are 0.
-// Exactness: onnx divides with div_rn; pytorch and ggml multiply by the float32 reciprocal (WGSL
+// Exactness: onnx rounds x / scale exactly (onnx_round, div_rn near halves); pytorch and ggml
+//   multiply by the float32 reciprocal (WGSL
 //   `*` is correctly rounded); ggml Q4_0's x·id + 8.5 is kept from fusing by launder(); rounding
 //   uses WGSL `round` (half to even), trunc, or round_half_away — never a float mode WGSL leaves open.
 
@@ -18,11 +19,22 @@
 
 override WG: u32 = 64;
 
+// onnx: round half to even of the correctly rounded quotient x / s, mostly without dividing.
+// Why it is exact: inv = f32(1/s) and t = f32(x·inv) put t within |x/s|·2^-23 (1 + 2^-25) of x/s,
+// so for |t| < 1024 within 2^-13 of it; float32 rounding moves x/s by at most 2^-14 there. When t
+// is more than 2^-12 from every half-integer, x/s and its float32 rounding lie on the same side of
+// each half as t, so all three round to the same integer. Near a half, or past 1024, div_rn decides.
+fn onnx_round(x: f32, s: f32, inv: f32) -> f32 {
+  let t = launder(x * inv);
+  if (abs(t) < 1024.0 && abs(t - floor(t) - 0.5) > 0.000244140625) { return round(t); }
+  return round(div_rn(x, s));
+}
+
 fn code_of(x: f32, p: u32) -> i32 {
   let zp = zero_points[p];
   var q = 0;
   if (P.profile == 0u) {
-    q = to_int_sat(round(div_rn(x, code_scales[p]))) + zp;
+    q = to_int_sat(onnx_round(x, code_scales[p], inverses[p])) + zp;
   } else if (P.profile == 1u) {
     q = zp + to_int_sat(round(x * inverses[p]));
   } else if (P.bits == 8u) {

@@ -1,7 +1,9 @@
 // The GPU-vs-CPU suite in Node, on Dawn (SwiftShader where there is no GPU; see package.json).
 import { afterAll, describe, expect, it } from 'vitest';
 import { adapterFacts, releaseDevice } from '../../src/index.js';
-import { type CaseResult, chunkCases, foldCase, type GpuCase, matrixCases, runCase, runWithParamsCase, shapeCases } from './suite.js';
+import {
+  type CaseResult, chunkCases, foldCase, type GpuCase, matrixCases, runCase, runNearTies, runWithParamsCase, shapeCases,
+} from './suite.js';
 
 afterAll(async () => {
   await releaseDevice();
@@ -24,6 +26,10 @@ describe('WebGPU equals the CPU reference (Node, Dawn)', () => {
   const cases: GpuCase[] = [...matrixCases(), ...shapeCases(), ...chunkCases()];
   it.each(cases.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
     expectEqual(await runCase(c, 1000 + i));
+  });
+
+  it.each(['onnx', 'pytorch'] as const)('quotients within ulps of k.5 round exactly (%s)', async (profile) => {
+    expectEqual(await runNearTies(profile, 77));
   });
 
   it('a dispatch past 65 535 workgroups folds into two dimensions', async () => {

@@ -177,6 +177,32 @@ export async function runCase(c: GpuCase, seed: number, extra: QuantOptions = {}
   };
 }
 
+/**
+ * x/scale within a few float32 ulps of k.5 for a random scale per channel: where multiplying by
+ * 1/scale cannot tell which way the correctly rounded quotient rounds (onnx), and where FBGEMM's
+ * multiply lands on ties the division misses (pytorch).
+ */
+export async function runNearTies(profile: 'onnx' | 'pytorch', seed: number): Promise<CaseResult> {
+  const rand = seededRandom(seed);
+  const channels = 64;
+  const perChannel = 512;
+  const scales = Float32Array.from({ length: channels }, () => 0.0005 + rand() * 0.3);
+  const x = new Float32Array(channels * perChannel);
+  const bits = new Uint32Array(x.buffer);
+  for (let c = 0; c < channels; c++) {
+    for (let j = 0; j < perChannel; j++) {
+      const i = c * perChannel + j;
+      x[i] = (Math.floor(rand() * 250) - 125 + 0.5) * (scales[c] as number);
+      bits[i] = (bits[i] as number) + Math.floor(rand() * 7) - 3;
+    }
+  }
+  const params = { dtype: 'int8' as const, scales, zeroPoints: new Int32Array(channels), axis: 0, profile };
+  const a = await quantizeWithParams(x, [channels, perChannel], params, { backend: 'webgpu' });
+  const b = await quantizeWithParams(x, [channels, perChannel], params, { backend: 'cpu' });
+  const report = compareQuantized(a, b, { input: x });
+  return { name: `near ties ${profile}`, equal: report.equal, summary: report.summary, dequantizeEqual: true };
+}
+
 /** quantizeWithParams on both backends with the CPU's calibrated parameters. */
 export async function runWithParamsCase(c: GpuCase, seed: number): Promise<CaseResult> {
   const x = makeData(c.data, c.shape, seed);
