@@ -1,6 +1,7 @@
 // `npm run bench`: throughput against the device's own floor (Node through Dawn, then headless
-// Chromium) and the peak memory of quantizing a 2 GiB model file. Prints tables, writes
-// artifacts/bench.json. Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory
+// Chromium), the peak memory of quantizing a 2 GiB model file with the CLI, and the demo page's
+// heap on a 1 GiB file (bench/page-memory.ts). Prints tables, writes artifacts/bench.json.
+// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -132,6 +133,13 @@ if (!flag('--skip-memory')) {
   console.log('\n# Peak resident memory quantizing a 2 GiB safetensors file (largest tensor 512 MiB)\n');
   console.log('| backend | peak RSS MiB | seconds | exit |\n| --- | --- | --- | --- |');
   for (const m of memory) console.log(`| ${m.backend} | ${m.peakMiB.toFixed(0)} | ${m.seconds.toFixed(1)} | ${m.status} |`);
+}
+if (!flag('--skip-page')) {
+  const page = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'bench/page-memory.ts')], {
+    encoding: 'utf8', env: process.env, maxBuffer: 64 * 2 ** 20,
+  });
+  console.log(page.stdout.trim());
+  report.pageMemory = { status: page.status, output: page.stdout };
 }
 mkdirSync(join(ROOT, 'artifacts'), { recursive: true });
 writeFileSync(join(ROOT, 'artifacts/bench.json'), JSON.stringify(report, null, 2));

@@ -69,13 +69,9 @@ function progressReporter(label: string): { update(p: ModelProgress): void; stop
       stop: () => bar.stop(),
     };
   }
-  let last = -1;
   return {
     update(p) {
-      if (p.tensorIndex < p.tensorCount && p.tensorIndex !== last) {
-        last = p.tensorIndex;
-        say(`${label} [${p.tensorIndex + 1}/${p.tensorCount}] ${p.tensorName}`);
-      }
+      if (p.phase === 'start') say(`${label} [${p.tensorIndex + 1}/${p.tensorCount}] ${p.tensorName}`);
     },
     stop() {},
   };

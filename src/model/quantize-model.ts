@@ -20,8 +20,10 @@ import { clippedCount, type ModelReport, type TensorReport, worstChannels } from
 
 export type OutputFormat = 'safetensors' | 'gguf';
 
-/** Progress through a model: reported as each tensor starts and ends. */
+/** Progress through a model: reported as each tensor starts and as it ends. */
 export interface ModelProgress {
+  phase: 'start' | 'end';
+  /** The tensor's index at 'start'; how many tensors are done at 'end'. */
   tensorIndex: number;
   tensorCount: number;
   tensorName: string;
@@ -150,7 +152,7 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
   const produceFor: Produce = async (index, label, encode) => {
     const job = jobs[index] as Job;
     options.signal?.throwIfAborted();
-    options.onProgress?.({ tensorIndex: index, tensorCount: jobs.length, tensorName: job.tensor.name, doneBytes, totalBytes });
+    options.onProgress?.({ phase: 'start', tensorIndex: index, tensorCount: jobs.length, tensorName: job.tensor.name, doneBytes, totalBytes });
     const t0 = performance.now();
     const base = {
       name: job.tensor.name, shape: job.tensor.shape, dtype: job.tensor.dtype, action: job.action,
@@ -173,7 +175,7 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
     entry.ms = performance.now() - t0;
     reports.push(entry);
     doneBytes += job.tensor.byteLength;
-    options.onProgress?.({ tensorIndex: index + 1, tensorCount: jobs.length, tensorName: job.tensor.name, doneBytes, totalBytes });
+    options.onProgress?.({ phase: 'end', tensorIndex: index + 1, tensorCount: jobs.length, tensorName: job.tensor.name, doneBytes, totalBytes });
     return out;
   };
 
