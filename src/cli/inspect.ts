@@ -1,5 +1,6 @@
 // `webgpu-quantizer inspect`: what a model file holds, for a person.
 import { type ModelFile, modelTensors } from '../formats/model.js';
+import { formatBytes as size } from '../model/report.js';
 
 function shortValue(value: unknown): string {
   if (typeof value === 'bigint') return value.toString();
@@ -13,9 +14,6 @@ function shortValue(value: unknown): string {
   return String(value);
 }
 
-function size(n: number): string {
-  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
-}
 
 /** Tensors, dtypes, shapes, sizes, metadata and any quantization found, as text. */
 export function describeModel(model: ModelFile): string {

@@ -2,19 +2,12 @@
 import { FormatError } from '../errors.js';
 import { type GgufFile, readGguf, readGgufTensorF32 } from './gguf.js';
 import type { ByteSource } from './io.js';
-import { readSafetensors, readSafetensorsF32, type SafetensorsFile } from './safetensors.js';
+import { readSafetensors, readSafetensorsF32, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
 export type ModelFile = SafetensorsFile | GgufFile;
 
-/** A tensor of either format: its dtype is the format's own type name. */
-export interface ModelTensor {
-  name: string;
-  dtype: string;
-  shape: number[];
-  offset: number;
-  byteLength: number;
-  quantizable: boolean;
-}
+/** A tensor of either format (GGUF's typeName becomes its dtype): the fields safetensors has. */
+export type ModelTensor = SafetensorsTensor;
 
 /**
  * Reads the header of a GGUF or safetensors file, validating it; tensor data stays in the source

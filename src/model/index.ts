@@ -18,5 +18,5 @@ export { passThroughReason } from './policy.js';
 export type { TensorPolicy } from './policy.js';
 export { quantizeModel } from './quantize-model.js';
 export type { ModelProgress, OutputFormat, QuantizeModelOptions } from './quantize-model.js';
-export { clippedCount, formatReport } from './report.js';
+export { clippedCount, formatBytes, formatReport } from './report.js';
 export type { ModelReport, TensorReport } from './report.js';

@@ -81,8 +81,9 @@ function pad(cells: string[][]): string {
   return cells.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
+/** A byte count for people: 1.5 MiB. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {
@@ -114,7 +115,7 @@ export function formatReport(report: ModelReport): string {
     `${quantized} of ${report.tensors.length} tensors quantized (${report.scheme.profile} ${report.scheme.dtype} ` +
       `${report.scheme.symmetric ? 'symmetric' : 'asymmetric'} ${report.scheme.granularity}` +
       `${report.scheme.blockSize ? ` ${report.scheme.blockSize}` : ''}), backend ${report.backend}${adapter}`,
-    `${bytes(report.input.bytes)} in (${report.input.format}) → ${bytes(report.output.bytes)} out (${report.output.format}), ` +
+    `${formatBytes(report.input.bytes)} in (${report.input.format}) → ${formatBytes(report.output.bytes)} out (${report.output.format}), ` +
       `ratio ${report.compressionRatio.toFixed(2)}×, ${report.seconds.toFixed(2)} s, ${report.throughputMBps.toFixed(1)} MB/s`,
   ];
   if (verified.length > 0) {
