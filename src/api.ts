@@ -1,6 +1,6 @@
 import { calibrate, type QParams, symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
-import { errorMetrics, metricsFromSums } from './cpu/metrics.js';
+import { metricsFromSums, reconstructionMetrics } from './cpu/metrics.js';
 import { packCodes, unpackCodes } from './cpu/pack.js';
 import { quantizeCodes } from './cpu/quantize.js';
 import { findNonFinite } from './cpu/reduce.js';
@@ -95,7 +95,7 @@ function cpuMetrics(
   zeroPoints: Int32Array, axis: number | undefined,
 ): Pick<QuantizedTensor, 'metrics'> {
   if (axis === undefined) return {};
-  return { metrics: errorMetrics(x, dequantizeCodes(codes, layout, scales, zeroPoints), shape, axis) };
+  return { metrics: reconstructionMetrics(x, codes, layout, scales, zeroPoints, shape, axis) };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { type Layout, makeLayout } from '../layout.js';
+import { type Layout, makeLayout, paramIndexOf } from '../layout.js';
+import { fround } from './float.js';
 import { forEachElement } from './reduce.js';
 
 /** Error of a reconstruction over one set of elements. */
@@ -61,6 +62,29 @@ export function errorMetrics(
   shape: readonly number[],
   channelAxis = 0,
 ): ErrorMetrics {
+  return sumErrors(x, (i) => y[i] as number, shape, channelAxis);
+}
+
+/**
+ * {@link errorMetrics} of the reconstruction `S·(Q − Z)` of `codes`, computed element by element
+ * so that no reconstructed tensor is ever allocated (a model's largest tensor may be GBs).
+ */
+export function reconstructionMetrics(
+  x: Float32Array,
+  codes: Int8Array | Uint8Array,
+  quantLayout: Layout,
+  scales: Float32Array,
+  zeroPoints: Int32Array,
+  shape: readonly number[],
+  channelAxis: number,
+): ErrorMetrics {
+  return sumErrors(x, (i) => {
+    const p = paramIndexOf(quantLayout, i);
+    return fround((scales[p] as number) * ((codes[i] as number) - (zeroPoints[p] as number)));
+  }, shape, channelAxis);
+}
+
+function sumErrors(x: Float32Array, y: (i: number) => number, shape: readonly number[], channelAxis: number): ErrorMetrics {
   const layout = metricsLayout(shape, channelAxis);
   const n = layout.paramCount;
   const sums: ErrorSums = {
@@ -69,7 +93,7 @@ export function errorMetrics(
   const { sumSq, signal, maxAbs, count } = sums;
   forEachElement(layout, (i, p) => {
     const xi = x[i] as number;
-    const e = xi - (y[i] as number);
+    const e = xi - y(i);
     sumSq[p] = (sumSq[p] as number) + e * e;
     signal[p] = (signal[p] as number) + xi * xi;
     count[p] = (count[p] as number) + 1;
