@@ -3,5 +3,4 @@
 process.on('exit', () => {
   process.stderr.write(`peak-rss-kib ${process.resourceUsage().maxRSS}\n`);
 });
-process.argv.splice(1, 1);
 await import('../dist/cli.js');
