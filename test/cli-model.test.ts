@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, write
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { adapterFacts, releaseDevice } from '../src/index.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli.js');
 const GGUF = resolve(import.meta.dirname, '../models/stories260K.gguf');
@@ -57,6 +58,20 @@ describe('quantize: GGUF', () => {
     const json = JSON.parse(readFileSync(report, 'utf8')) as { backend: string; tensors: { name: string; sqnrDb?: number }[] };
     expect(json.backend).toBe('webgpu');
     expect(json.tensors.length).toBe(48);
+  });
+
+  it('--backend auto (the default) says which backend it chose and why', async () => {
+    const r = run('quantize', GGUF, '-o', join(dir, 'auto.gguf'));
+    expect(r.status).toBe(0);
+    const facts = await adapterFacts();
+    await releaseDevice();
+    if (facts.isFallback) {
+      // SwiftShader (CI): a software fallback, so auto picks the CPU and says so.
+      expect(r.stderr).toMatch(/backend: cpu \(the only WebGPU adapter, .*, is a software fallback; --backend webgpu uses it anyway\)/);
+      expect(r.stdout).toMatch(/backend cpu/);
+    } else {
+      expect(r.stderr).toMatch(/backend: webgpu \(/);
+    }
   });
 
   it('refuses to overwrite an existing output unless --force', () => {
