@@ -23,12 +23,12 @@ function selectBackend(options: QuantOptions | undefined): Backend {
   return backend;
 }
 
-/** Shape and type checks; the CPU also scans for NaN/Inf here, the GPU does it in its kernels. */
 function isGpuBuffer(x: unknown): x is GPUBuffer {
   return typeof x === 'object' && x !== null && !ArrayBuffer.isView(x) && typeof (x as GPUBuffer).mapAsync === 'function';
 }
 
-function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, options: QuantOptions | undefined): x is Float32Array {
+/** Shape and type checks; the CPU also scans for NaN/Inf here, the GPU does it in its kernels. */
+function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, options: QuantOptions | undefined): void {
   if (isGpuBuffer(x)) {
     if (backend !== 'webgpu' || !options?.device) {
       throw new QuantizationError("a GPUBuffer input needs backend: 'webgpu' and options.device, the device that owns it", {
@@ -36,7 +36,7 @@ function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, opt
       });
     }
     checkShape(shape, shape.reduce((a, b) => a * b, 1));
-    return false;
+    return;
   }
   if (!(x instanceof Float32Array)) {
     throw new QuantizationError('x must be a Float32Array or a GPUBuffer', { field: 'x' });
@@ -45,7 +45,7 @@ function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, opt
   if (options?.output === 'gpu' && backend !== 'webgpu') {
     throw new QuantizationError("output: 'gpu' needs backend: 'webgpu'", { field: 'options.output' });
   }
-  if (backend === 'webgpu') return true;
+  if (backend === 'webgpu') return;
   const bad = findNonFinite(x);
   if (bad >= 0) {
     const coords = unravel(bad, shape);
@@ -54,7 +54,6 @@ function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, opt
       { field: 'x', index: bad, coords },
     );
   }
-  return true;
 }
 
 /**
@@ -120,6 +119,7 @@ async function produce(
       backend, adapter: r.adapter, ...(r.errors && axis !== undefined ? { metrics: metricsFromSums(r.errors, axis) } : {}),
     });
   }
+  options?.signal?.throwIfAborted();
   const p: QParams = given
     ? { ...given, codeScales: given.scales, range: fullRange(scheme.dtype) }
     : calibrate(x, layout, scheme);

@@ -74,6 +74,24 @@ describe('quantize: GGUF', () => {
     }
   });
 
+  it('a scheme the format cannot take fails before anything is written (exit 2)', () => {
+    const gguf = run('quantize', GGUF, '-o', join(dir, 'a.gguf'), '--asymmetric', '--backend', 'cpu');
+    expect([gguf.status, gguf.stderr]).toEqual([2, expect.stringMatching(/ggml profile supports only Q8_0 and Q4_0, which are symmetric/)]);
+    const st = run('quantize', SAFETENSORS, '-o', join(dir, 'b.safetensors'), '--granularity', 'channel', '--block-size', '64', '--backend', 'cpu');
+    expect([st.status, st.stderr]).toEqual([2, expect.stringMatching(/blockSize applies only to group granularity/)]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('an existing --report file is refused before any work, and nothing is written', () => {
+    const report = join(dir, 'r.json');
+    writeFileSync(report, 'old');
+    const r = run('quantize', GGUF, '-o', join(dir, 'new.gguf'), '--report', report, '--backend', 'cpu');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/r\.json: already exists/);
+    expect(readdirSync(dir)).toEqual(['r.json']);
+    expect(readFileSync(report, 'utf8')).toBe('old');
+  });
+
   it('refuses to overwrite an existing output unless --force', () => {
     const out = join(dir, 'exists.gguf');
     writeFileSync(out, 'precious');
@@ -139,9 +157,9 @@ describe('quantize: safetensors', () => {
     expect(inspect.stdout).toMatch(/fc1\.weight_scale\s+F32\s+\[32, 1\]/);
   });
 
-  it('asking for GGUF from a safetensors input is a clear failure', () => {
+  it('asking for GGUF from a safetensors input is a usage error that says why', () => {
     const r = run('quantize', SAFETENSORS, '-o', join(dir, 'x.gguf'), '--format', 'gguf', '--backend', 'cpu');
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/writing gguf from a safetensors input is not supported/);
   });
 });
@@ -189,7 +207,7 @@ describe('usage errors exit with 2', () => {
     copyFileSync(GGUF, copy);
     const both = run('quantize', copy, '-o', join(dir, 'o.gguf'), '--symmetric', '--asymmetric');
     expect([both.status, both.stderr]).toEqual([2, expect.stringMatching(/exclude each other/)]);
-    const same = run('quantize', copy, '-o', copy);
+    const same = run('quantize', copy, '-o', join(dir, '.', 'in.gguf').replace(dir, `${dir}/./`));
     expect(same.status).toBe(2);
     expect(existsSync(copy)).toBe(true);
   });

@@ -1,4 +1,5 @@
 // `webgpu-quantizer inspect`: what a model file holds, for a person.
+import { FormatError } from '../errors.js';
 import { type ModelFile, modelTensors } from '../formats/model.js';
 import { formatBytes as size } from '../model/report.js';
 
@@ -41,7 +42,15 @@ export function describeModel(model: ModelFile): string {
 function quantizationFound(model: ModelFile, dtypes: string[]): string {
   if (model.format === 'safetensors') {
     const config = model.metadata?.quantization_config;
-    if (config) return `quantization: compressed-tensors ${shortValue(JSON.parse(config))}`;
+    if (config) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(config);
+      } catch {
+        throw new FormatError('is not JSON', { file: model.source.name, field: '__metadata__.quantization_config' });
+      }
+      return `quantization: compressed-tensors ${shortValue(parsed)}`;
+    }
     return model.tensors.some((t) => /_packed$|_scale$/.test(t.name))
       ? 'quantization: quantized tensors found (names end in _packed / _scale) but no quantization_config'
       : 'quantization: none (float weights)';

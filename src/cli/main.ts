@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { adapterFacts, compareQuantized, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
@@ -9,7 +9,7 @@ import { modelTensors, openModel, readTensorF32 } from '../formats/model.js';
 import { type ModelProgress, quantizeModel } from '../model/quantize-model.js';
 import { passThroughReason } from '../model/policy.js';
 import { formatReport } from '../model/report.js';
-import { createAtomicFile, openFileSource } from '../node/files.js';
+import { type AtomicFile, createAtomicFile, openFileSource } from '../node/files.js';
 import { syntheticWeights } from '../synthetic.js';
 import type { QuantScheme } from '../types.js';
 import { describeModel } from './inspect.js';
@@ -77,53 +77,53 @@ function progressReporter(label: string): { update(p: ModelProgress): void; stop
   };
 }
 
-async function writeJson(path: string, value: unknown, force: boolean): Promise<void> {
-  const file = await createAtomicFile(path, force);
-  try {
-    await file.sink.write(new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
-    await file.commit();
-  } catch (err) {
-    await file.abort();
-    throw err;
-  }
+async function writeJson(file: AtomicFile, value: unknown): Promise<void> {
+  await file.sink.write(new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
 }
 
 /** Where the compressed-tensors quantization_config goes beside a safetensors output. */
-export function sidecarPath(output: string): string {
+function sidecarPath(output: string): string {
   return `${output.replace(/\.safetensors$/, '')}.quantization_config.json`;
 }
 
 async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<void> {
-  if (flags.output === input) throw new UsageError('the output must not be the input file');
+  if (resolve(flags.output) === resolve(input)) throw new UsageError('the output must not be the input file');
   const source = await openFileSource(input);
+  const files: AtomicFile[] = [];
   try {
     const model = await openModel(source);
     const format = flags.format ?? model.format;
     const scheme = schemeFromFlags(flags, format);
     const backend = await chooseBackend(flags.backend);
-    const out = await createAtomicFile(flags.output, flags.force);
+    const verify = flags.verify === true && backend === 'webgpu';
+    if (flags.verify && !verify) say('--verify: skipped, the CPU backend is the reference itself');
+    // Every output is claimed before any work, so that a refusal to overwrite costs nothing.
+    const force = flags.force === true;
+    const out = await createAtomicFile(flags.output, force);
+    files.push(out);
+    const sidecar = format === 'safetensors' ? await createAtomicFile(sidecarPath(flags.output), force) : undefined;
+    if (sidecar) files.push(sidecar);
+    const reportFile = flags.report ? await createAtomicFile(flags.report, force) : undefined;
+    if (reportFile) files.push(reportFile);
     const progress = progressReporter(basename(input));
+    let report;
     try {
-      const report = await quantizeModel(model, out.sink, {
-        scheme, format, backend, verify: flags.verify === true, inputPath: input, outputPath: flags.output,
+      report = await quantizeModel(model, out.sink, {
+        scheme, format, backend, verify, inputPath: input, outputPath: flags.output,
         ...(flags.include ? { include: flags.include } : {}), ...(flags.exclude ? { exclude: flags.exclude } : {}),
         onProgress: (p) => progress.update(p),
       });
+    } finally {
       progress.stop();
-      await out.commit();
-      if (report.quantizationConfig) {
-        await writeJson(sidecarPath(flags.output), report.quantizationConfig, flags.force === true);
-      }
-      console.log(formatReport(report));
-      console.log(`wrote ${flags.output}`);
-      if (flags.report) await writeJson(flags.report, report, flags.force === true);
-      if (report.tensors.some((t) => t.verify && !t.verify.equal)) process.exitCode = 1;
-    } catch (err) {
-      progress.stop();
-      await out.abort();
-      throw err;
     }
+    if (sidecar) await writeJson(sidecar, report.quantizationConfig);
+    if (reportFile) await writeJson(reportFile, report);
+    for (const f of files.splice(0)) await f.commit();
+    console.log(formatReport(report));
+    console.log(`wrote ${flags.output}`);
+    if (report.tensors.some((t) => t.verify && !t.verify.equal)) process.exitCode = 1;
   } finally {
+    for (const f of files) await f.abort();
     await source.close();
   }
 }
@@ -285,6 +285,8 @@ program
   .parseAsync(process.argv)
   .catch((err: unknown) => {
     console.error(`webgpu-quantizer: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    // A scheme the flags describe that cannot work is a usage error, like a bad flag.
+    const usage = err instanceof UsageError || (err instanceof QuantizationError && /^(scheme|format)/.test(err.field ?? ''));
+    process.exitCode = usage ? 2 : 1;
   })
   .finally(() => releaseDevice());

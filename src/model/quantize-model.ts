@@ -12,7 +12,7 @@ import {
 import type { ByteSink } from '../formats/io.js';
 import { type ModelFile, type ModelTensor, modelTensors, readTensorF32 } from '../formats/model.js';
 import { type OutputTensor, type SafetensorsFile, safetensorsHeader, writeSafetensors } from '../formats/safetensors.js';
-import { GGML_BLOCK } from '../layout.js';
+import { GGML_BLOCK, resolveScheme } from '../layout.js';
 import type { QuantOptions, QuantScheme, QuantizedTensor } from '../types.js';
 import type { AdapterFacts } from '../webgpu/device.js';
 import { passThroughReason, type TensorPolicy } from './policy.js';
@@ -59,6 +59,9 @@ function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFor
   return modelTensors(model).map((tensor): Job => {
     const reason = passThroughReason(tensor, options);
     if (reason) return { tensor, action: 'passthrough', reason };
+    if (format === 'gguf' && tensor.shape.length < 2) {
+      return { tensor, action: 'passthrough', reason: `rank ${tensor.shape.length}: llama.cpp keeps 1-D tensors in F32` };
+    }
     if (format === 'gguf' && !tensor.name.endsWith('weight')) {
       return { tensor, action: 'passthrough', reason: 'llama.cpp quantizes only tensors named *weight' };
     }
@@ -67,6 +70,12 @@ function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFor
       // it has no fallback and refuses the file, so F16 here keeps the tensor whole instead.
       return { tensor, action: 'f16-fallback', reason: `rows of ${tensor.shape.at(-1)} are not a multiple of ${GGML_BLOCK}` };
     }
+    if (format === 'safetensors' && !tensor.name.endsWith('weight')) {
+      return { tensor, action: 'passthrough', reason: 'compressed-tensors quantizes only tensors named *weight' };
+    }
+    // A scheme that cannot work at all (bad fields, asymmetric ggml, …) fails the run here,
+    // before anything is written, rather than tensor by tensor.
+    resolveScheme(tensor.shape, options.scheme);
     if (format === 'safetensors') {
       const unfit = compressedTensorsMisfit(tensor, options.scheme);
       if (unfit) return { tensor, action: 'passthrough', reason: unfit };
@@ -76,12 +85,11 @@ function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFor
 }
 
 /**
- * Why compressed-tensors cannot hold this tensor quantized (it packs 2-D tensors named *weight,
- * in groups that divide the row), or undefined. A scheme it cannot express at all (an unsigned
- * dtype, another axis) is an error for the whole run instead.
+ * Why compressed-tensors cannot hold this tensor quantized (it packs 2-D tensors, in groups that
+ * divide the row), or undefined. A scheme it cannot express at all (an unsigned dtype, another
+ * axis) is an error for the whole run instead.
  */
 function compressedTensorsMisfit(tensor: ModelTensor, scheme: QuantScheme): string | undefined {
-  if (!tensor.name.endsWith('weight')) return 'compressed-tensors quantizes only tensors named *weight';
   try {
     checkCompressedTensorsScheme(tensor.shape, scheme);
   } catch (err) {

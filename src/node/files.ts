@@ -10,7 +10,10 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
   const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw new FormatError(err.code === 'ENOENT' ? 'no such file' : `cannot be opened (${err.message})`, { file: path });
   });
-  const { size } = await handle.stat();
+  const { size } = await handle.stat().catch(async (err: unknown) => {
+    await handle.close();
+    throw err;
+  });
   return {
     name: path,
     size,
@@ -74,8 +77,11 @@ export async function createAtomicFile(path: string, force = false): Promise<Ato
       await rename(temp, path);
     },
     async abort() {
-      await close();
-      await rm(temp, { force: true });
+      try {
+        await close();
+      } finally {
+        await rm(temp, { force: true });
+      }
     },
   };
 }

@@ -100,11 +100,7 @@ async function acquire(): Promise<GpuContext> {
       maxBufferSize: adapter.limits.maxBufferSize,
     },
   });
-  const context = register(device, facts(adapter.info, device.limits, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true), true);
-  void context.lost.then(() => {
-    if (owned && contexts.get(device) === context) owned = undefined;
-  });
-  return context;
+  return register(device, facts(adapter.info, device.limits, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true), true);
 }
 
 function register(device: GPUDevice, adapter: AdapterFacts, isOwned: boolean): GpuContext {
@@ -128,8 +124,13 @@ export async function gpuContext(device?: GPUDevice): Promise<GpuContext> {
     return register(device, facts(info, device.limits, false), false);
   }
   if (!owned) {
-    owned = acquire();
-    owned.catch(() => { owned = undefined; });
+    const attempt = acquire();
+    owned = attempt;
+    // Forget this device when it fails or is lost, but never a newer one acquired since.
+    const forget = () => {
+      if (owned === attempt) owned = undefined;
+    };
+    attempt.then((context) => context.lost.then(forget), forget);
   }
   return owned;
 }

@@ -112,6 +112,8 @@ export class Scratch {
     await staging.mapAsync(MAP_READ);
     const out = staging.getMappedRange().slice(0, size);
     staging.unmap();
+    // Chunk after chunk would otherwise keep every staging buffer until the operation ends.
+    this.keep(staging).destroy();
     return out;
   }
 
@@ -163,5 +165,5 @@ export async function guarded<T>(ctx: GpuContext, what: string, work: (scratch: 
     throw new QuantizationError(`WebGPU rejected the work while ${what}: ${validation.message}`, { field: 'device' });
   }
   if ('value' in outcome) return outcome.value;
-  throw 'error' in outcome ? outcome.error : lostError(outcome.lost);
+  throw (outcome as { error: unknown }).error;
 }

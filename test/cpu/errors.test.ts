@@ -75,6 +75,10 @@ describe('bad input is rejected with an error that names it', () => {
     expect(err.coords).toEqual(coords);
   });
 
+  it('an aborted signal stops the CPU backend too', async () => {
+    await expect(quantize(x6, [6], int8Channel, { signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
+  });
+
   it('rejects an unknown backend', async () => {
     const err = await rejection(quantize(x6, [6], int8Channel, { backend: 'wasm' as 'cpu' }));
     expect(err.message).toMatch(/options.backend must be 'cpu' or 'webgpu'; got wasm/);
