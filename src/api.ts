@@ -228,37 +228,57 @@ export async function quantizeWithParams(
 }
 
 /**
- * Reconstructs `R = S·(Q − Z)` in float32 for every element of `q`.
+ * Reconstructs `R = S·(Q − Z)` in float32 for every element of `q`: a result of {@link quantize},
+ * or one left on the GPU (`output: 'gpu'`, then with `backend: 'webgpu'` and its `device`).
+ * `output: 'gpu'` returns R as a GPU buffer the caller owns.
  *
  * @example
  * const approx = await dequantize(await quantize(x, shape, scheme));
  */
-export async function dequantize(q: QuantizedTensor, options?: QuantOptions): Promise<Float32Array> {
-  checkShape(q.shape, q.codes.length);
-  const { scheme, layout } = resolveScheme(q.shape, q.scheme);
+export async function dequantize(
+  q: QuantizedTensor | GpuQuantizedTensor, options: QuantOptions & { output: 'gpu' },
+): Promise<GPUBuffer>;
+export async function dequantize(q: QuantizedTensor | GpuQuantizedTensor, options?: QuantOptions): Promise<Float32Array>;
+export async function dequantize(
+  q: QuantizedTensor | GpuQuantizedTensor, options?: QuantOptions,
+): Promise<Float32Array | GPUBuffer> {
   const backend = selectBackend(options);
-  const wantSigned = isSigned(q.scheme.dtype);
-  if ((q.codes instanceof Int8Array) !== wantSigned) {
-    throw new QuantizationError(`codes must be ${wantSigned ? 'an Int8Array' : 'a Uint8Array'} for ${q.scheme.dtype}`, {
-      field: 'codes',
+  const numel = q.shape.reduce((a, b) => a * b, 1);
+  checkShape(q.shape, 'codes' in q ? q.codes.length : numel);
+  const { scheme, layout } = resolveScheme(q.shape, q.scheme);
+  const words = Math.ceil(numel / (32 / bitsOf(scheme.dtype)));
+  if ('codes' in q) {
+    const wantSigned = isSigned(q.scheme.dtype);
+    if ((q.codes instanceof Int8Array) !== wantSigned) {
+      throw new QuantizationError(`codes must be ${wantSigned ? 'an Int8Array' : 'a Uint8Array'} for ${q.scheme.dtype}`, {
+        field: 'codes',
+      });
+    }
+  } else if (backend !== 'webgpu' || !options?.device) {
+    throw new QuantizationError("a tensor left on the GPU needs backend: 'webgpu' and options.device, the device that owns it", {
+      field: 'q',
     });
   }
-  for (const [field, arr] of [['scales', q.scales], ['zeroPoints', q.zeroPoints]] as const) {
-    if (arr.length !== layout.paramCount) {
-      throw new QuantizationError(`${field} has ${arr.length} entries but the scheme needs ${layout.paramCount}`, {
-        field,
-      });
+  const sizes: [string, number, number][] = [
+    ['scales', byteSize(q.scales), layout.paramCount * 4],
+    ['zeroPoints', byteSize(q.zeroPoints), layout.paramCount * 4],
+    ['packed', byteSize(q.packed), words * 4],
+  ];
+  for (const [field, have, need] of sizes) {
+    if (have < need || ('codes' in q && have !== need)) {
+      throw new QuantizationError(`${field} holds ${have} bytes but the shape and scheme need ${need}`, { field });
     }
   }
-  if (backend === 'webgpu') {
-    const words = Math.ceil(q.codes.length / (32 / bitsOf(scheme.dtype)));
-    if (q.packed.length !== words) {
-      throw new QuantizationError(`packed has ${q.packed.length} words but ${q.codes.length} codes need ${words}`, {
-        field: 'packed',
-      });
-    }
-    const r = await dequantizeOnGpu(q.packed, q.codes.length, q.shape, layout, scheme, q.scales, q.zeroPoints, options ?? {});
-    return r.values;
+  if (options?.output === 'gpu') {
+    if (backend !== 'webgpu') throw new QuantizationError("output: 'gpu' needs backend: 'webgpu'", { field: 'options.output' });
+    return (await dequantizeOnGpu(q, q.shape, layout, scheme, options, true)).buffer;
+  }
+  if (backend === 'webgpu' || !('codes' in q)) {
+    return (await dequantizeOnGpu(q, q.shape, layout, scheme, options ?? {})).values;
   }
   return dequantizeCodes(q.codes, layout, q.scales, q.zeroPoints);
+}
+
+function byteSize(data: ArrayBufferView | GPUBuffer): number {
+  return ArrayBuffer.isView(data) ? data.byteLength : data.size;
 }

@@ -124,8 +124,10 @@ describe('quantizeWithParams rejects bad parameters', () => {
 describe('dequantize rejects an inconsistent tensor', () => {
   it('names the field that does not fit', async () => {
     const q = await quantize(new Float32Array(6), [2, 3], int8Channel);
-    await expect(dequantize({ ...q, scales: new Float32Array(3) })).rejects.toThrow(/scales has 3 entries but the scheme needs 2/);
-    await expect(dequantize({ ...q, zeroPoints: new Int32Array(1) })).rejects.toThrow(/zeroPoints has 1 entries/);
+    await expect(dequantize({ ...q, scales: new Float32Array(3) })).rejects.toThrow(/scales holds 12 bytes but the shape and scheme need 8/);
+    await expect(dequantize({ ...q, zeroPoints: new Int32Array(1) })).rejects.toThrow(/zeroPoints holds 4 bytes but .* need 8/);
+    await expect(dequantize({ ...q, packed: new Uint32Array(1) })).rejects.toThrow(/packed holds 4 bytes but .* need 8/);
+    await expect(dequantize(q, { output: 'gpu' })).rejects.toThrow(/output: 'gpu' needs backend: 'webgpu'/);
     await expect(dequantize({ ...q, codes: new Uint8Array(6) })).rejects.toThrow(/codes must be an Int8Array for int8/);
     await expect(dequantize({ ...q, shape: [3, 3] })).rejects.toThrow(/holds 9 elements but the data has 6/);
   });

@@ -1,6 +1,6 @@
 // GPU-resident entry points: a GPUBuffer in, GPU buffers out, the same bits as the array path.
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareQuantized, QuantizationError, quantize, quantizeWithParams } from '../../src/index.js';
+import { compareQuantized, dequantize, QuantizationError, quantize, quantizeWithParams } from '../../src/index.js';
 import type { QuantScheme } from '../../src/index.js';
 import { randomNormal } from '../../src/synthetic.js';
 
@@ -58,7 +58,12 @@ describe('GPU-resident quantization', () => {
         expect(Array.from(new Int32Array(await readBack(onGpu.zeroPoints)))).toEqual(Array.from(cpu.zeroPoints));
         const arrays = await quantize(input, shape, scheme, options);
         expect(compareQuantized(arrays, cpu).equal).toBe(true);
-        for (const b of [onGpu.packed, onGpu.scales, onGpu.zeroPoints, input]) b.destroy();
+        // Dequantize what stayed on the GPU, to a GPU buffer and to an array: the CPU's bits.
+        const want = Array.from(new Uint32Array((await dequantize(cpu)).buffer));
+        const back = await dequantize(onGpu, { ...options, output: 'gpu' });
+        expect(Array.from(new Uint32Array(await readBack(back)))).toEqual(want);
+        expect(Array.from(new Uint32Array((await dequantize(onGpu, options)).buffer))).toEqual(want);
+        for (const b of [onGpu.packed, onGpu.scales, onGpu.zeroPoints, input, back]) b.destroy();
       });
     }
   }
@@ -79,5 +84,8 @@ describe('GPU-resident quantization', () => {
     await expect(quantize(input, [4, 4], scheme)).rejects.toThrow(QuantizationError);
     await expect(quantize(input, [8, 4], scheme, { backend: 'webgpu', device })).rejects.toThrow(/holds 64 bytes; shape \[8, 4\] needs 128/);
     await expect(quantize(new Float32Array(4), [4], scheme, { output: 'gpu' })).rejects.toThrow(/output: 'gpu' needs backend: 'webgpu'/);
+    const onGpu = await quantize(input, [4, 4], scheme, { backend: 'webgpu', device, output: 'gpu' });
+    await expect(dequantize(onGpu)).rejects.toThrow(/a tensor left on the GPU needs backend: 'webgpu' and options.device/);
+    await expect(dequantize({ ...onGpu, shape: [8, 4] }, { backend: 'webgpu', device })).rejects.toThrow(/scales holds 16 bytes but the shape and scheme need 32/);
   });
 });
