@@ -1,6 +1,6 @@
 // One view of a model file, whichever format it is in.
 import { FormatError } from '../errors.js';
-import { type GgufFile, readGguf, readGgufTensorF32 } from './gguf.js';
+import { type GgufFile, type GgufTensor, readGguf, readGgufTensorF32 } from './gguf.js';
 import type { ByteSource } from './io.js';
 import { readSafetensors, readSafetensorsF32, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
@@ -32,12 +32,9 @@ export function modelTensors(model: ModelFile): ModelTensor[] {
 
 /** A quantizable tensor's values as float32 (F16 and BF16 widened exactly). */
 export async function readTensorF32(model: ModelFile, name: string): Promise<Float32Array> {
-  if (model.format === 'safetensors') {
-    const t = model.tensors.find((e) => e.name === name);
-    if (!t) throw new FormatError('no such tensor', { file: model.source.name, tensor: name });
-    return readSafetensorsF32(model, t);
-  }
-  const t = model.tensors.find((e) => e.name === name);
-  if (!t) throw new FormatError('no such tensor', { file: model.source.name, tensor: name });
-  return readGgufTensorF32(model, t);
+  const index = modelTensors(model).findIndex((t) => t.name === name);
+  if (index < 0) throw new FormatError('no such tensor', { file: model.source.name, tensor: name });
+  return model.format === 'safetensors'
+    ? readSafetensorsF32(model, model.tensors[index] as SafetensorsTensor)
+    : readGgufTensorF32(model, model.tensors[index] as GgufTensor);
 }

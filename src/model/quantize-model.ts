@@ -117,7 +117,6 @@ function checkFormats(model: ModelFile, format: OutputFormat, scheme: QuantSchem
 interface Quantized {
   q: QuantizedTensor;
   report: Pick<TensorReport, 'mse' | 'maxAbsError' | 'sqnrDb' | 'clipped' | 'worstChannels' | 'verify'>;
-  adapter?: AdapterFacts;
 }
 
 async function quantizeTensor(model: ModelFile, job: Job, scheme: QuantScheme, options: QuantizeModelOptions): Promise<Quantized> {
@@ -140,7 +139,7 @@ async function quantizeTensor(model: ModelFile, job: Job, scheme: QuantScheme, o
     const cmp = compareQuantized(q, cpu, { input: x });
     report.verify = { equal: cmp.equal, mismatches: cmp.mismatchCount + cmp.paramMismatchCount, summary: cmp.summary };
   }
-  return { q, report, ...(q.adapter ? { adapter: q.adapter } : {}) };
+  return { q, report };
 }
 
 /**
@@ -170,7 +169,7 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
     let entry: TensorReport;
     if (job.scheme) {
       const r = await quantizeTensor(model, job, job.scheme, options);
-      adapter ??= r.adapter;
+      adapter ??= r.q.adapter;
       out = encode(r.q);
       entry = { ...base, output: label, ...r.report, ms: 0 };
     } else if (job.action === 'f16-fallback') {

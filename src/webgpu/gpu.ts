@@ -9,11 +9,11 @@ export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x4
 const MAP_READ = 0x1;
 
 /** Invocations per workgroup; a pipeline-overridable constant in every kernel. */
-export const WORKGROUP_SIZE = 64;
+const WORKGROUP_SIZE = 64;
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-export function pipeline(device: GPUDevice, name: KernelName, workgroupSize = WORKGROUP_SIZE): GPUComputePipeline {
+function pipeline(device: GPUDevice, name: KernelName, workgroupSize = WORKGROUP_SIZE): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) {
     cache = new Map();
@@ -34,7 +34,7 @@ export function pipeline(device: GPUDevice, name: KernelName, workgroupSize = WO
 }
 
 /** Workgroup counts for `threads` invocations, folded into 2-D past the per-dimension limit. */
-export function dispatchSize(threads: number, maxPerDimension: number, workgroupSize = WORKGROUP_SIZE) {
+function dispatchSize(threads: number, maxPerDimension: number, workgroupSize = WORKGROUP_SIZE) {
   const groups = Math.max(1, Math.ceil(threads / workgroupSize));
   const x = Math.min(groups, maxPerDimension);
   const y = Math.ceil(groups / x);
