@@ -13,7 +13,7 @@ import { dequantizeOnGpu, type GpuInput, quantizeOnGpu } from './webgpu/engine.j
 
 const BACKENDS: readonly Backend[] = ['cpu', 'webgpu'];
 
-function selectBackend(options: QuantOptions | undefined): Backend {
+export function selectBackend(options: Pick<QuantOptions, 'backend'> | undefined): Backend {
   const backend = options?.backend ?? 'cpu';
   if (!BACKENDS.includes(backend)) {
     throw new QuantizationError(`options.backend must be 'cpu' or 'webgpu'; got ${String(backend)}`, {
@@ -81,7 +81,7 @@ export async function quantize(
 }
 
 /** The axis metrics run along, or undefined when none were asked for. */
-function metricsAxis(options: QuantOptions | undefined, shape: readonly number[], scheme: QuantScheme): number | undefined {
+export function metricsAxis(options: Pick<QuantOptions, 'metrics'> | undefined, shape: readonly number[], scheme: QuantScheme): number | undefined {
   const m = options?.metrics;
   if (!m) return undefined;
   if (typeof m === 'object' && m.axis !== undefined) return normalizeAxis(m.axis, shape.length, 'options.metrics.axis');
@@ -107,7 +107,7 @@ async function produce(
 ): Promise<QuantizedTensor | GpuQuantizedTensor> {
   const axis = metricsAxis(options, shape, scheme);
   if (options?.output === 'gpu') {
-    const r = await quantizeOnGpu(x, shape, layout, scheme, given, axis, options, true);
+    const r = await quantizeOnGpu(x, shape, layout, scheme, given, axis, options, 'resident');
     return {
       shape: [...shape], scheme, ...r.buffers, backend: 'webgpu', adapter: r.adapter,
       ...(r.errors && axis !== undefined ? { metrics: metricsFromSums(r.errors, axis) } : {}),

@@ -1,6 +1,8 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export { dequantize, quantize, quantizeWithParams } from './api.js';
 export { compareQuantized } from './compare.js';
+export { quantizeStream } from './stream.js';
+export type { QuantizedChunk, StreamedTensor, StreamOptions, TensorSource } from './stream.js';
 export type { CodeMismatch, CompareOptions, ComparisonReport, ParamMismatch } from './compare.js';
 export { errorMetrics } from './cpu/metrics.js';
 export type { ErrorMetrics, ErrorStats } from './cpu/metrics.js';

@@ -1,7 +1,7 @@
 import { type CodeRange, fullRange, isSigned, type Layout } from '../layout.js';
 import type { Profile, QuantScheme } from '../types.js';
 import { fround, roundHalfEven, roundToF16 } from './float.js';
-import { minMax, signedAbsMax } from './reduce.js';
+import { type ParamStats, paramStats } from './reduce.js';
 
 /** float32 machine epsilon, PyTorch observers' lower bound on a scale. */
 export const FLOAT32_EPS = 2 ** -23;
@@ -77,28 +77,28 @@ function pytorchParams(min: number, max: number, scheme: QuantScheme, range: Cod
  * `scheme.profile`. `scheme` must come from `resolveScheme`.
  */
 export function calibrate(x: Float32Array, layout: Layout, scheme: QuantScheme): QParams {
+  return calibrateFromStats(paramStats(x, layout), scheme);
+}
+
+/** {@link calibrate} from statistics gathered beforehand (a tensor read in chunks). */
+export function calibrateFromStats(stats: ParamStats, scheme: QuantScheme): QParams {
   const range = codeRange(scheme);
-  const n = layout.paramCount;
+  const { min, max } = stats;
+  const n = min.length;
   const scales = new Float32Array(n);
   const zeroPoints = new Int32Array(n);
   if (scheme.profile === 'ggml') {
     const codeScales = new Float32Array(n);
-    if (scheme.dtype === 'int8') {
-      const { min, max } = minMax(x, layout);
-      for (let p = 0; p < n; p++) {
+    for (let p = 0; p < n; p++) {
+      codeScales[p] = scheme.dtype === 'int8'
         // quantize_row_q8_0_ref: amax starts at 0; d = amax / 127.
-        const amax = Math.max(0, max[p] as number, -(min[p] as number));
-        codeScales[p] = fround(amax / 127);
-      }
-    } else {
-      // quantize_row_q4_0_ref: d = max / -8, where max is the signed value of largest magnitude.
-      const m = signedAbsMax(x, layout);
-      for (let p = 0; p < n; p++) codeScales[p] = fround((m[p] as number) / -8);
+        ? fround(Math.max(0, max[p] as number, -(min[p] as number)) / 127)
+        // quantize_row_q4_0_ref: d = max / -8, where max is the signed value of largest magnitude.
+        : fround((stats.peak[p] as number) / -8);
+      scales[p] = roundToF16(codeScales[p] as number);
     }
-    for (let p = 0; p < n; p++) scales[p] = roundToF16(codeScales[p] as number);
     return { scales, zeroPoints, codeScales, range };
   }
-  const { min, max } = minMax(x, layout);
   const rule = scheme.profile === 'onnx' ? onnxParams : pytorchParams;
   for (let p = 0; p < n; p++) {
     const [scale, zp] = rule(min[p] as number, max[p] as number, scheme, range);

@@ -1,6 +1,6 @@
 import { type Layout, makeLayout, paramIndexOf } from '../layout.js';
 import { fround } from './float.js';
-import { forEachElement } from './reduce.js';
+import { forEachElementIn } from './reduce.js';
 
 /** Error of a reconstruction over one set of elements. */
 export interface ErrorStats {
@@ -78,26 +78,55 @@ export function reconstructionMetrics(
   shape: readonly number[],
   channelAxis: number,
 ): ErrorMetrics {
-  return sumErrors(x, (i) => {
-    const p = paramIndexOf(quantLayout, i);
-    return fround((scales[p] as number) * ((codes[i] as number) - (zeroPoints[p] as number)));
-  }, shape, channelAxis);
+  const layout = metricsLayout(shape, channelAxis);
+  const sums = emptySums(layout.paramCount);
+  addReconstructionErrors(sums, layout, x, codes, 0, quantLayout, scales, zeroPoints);
+  return metricsFromSums(sums, layout.axis);
+}
+
+export function emptySums(channels: number): ErrorSums {
+  return {
+    sumSq: new Float64Array(channels), signal: new Float64Array(channels),
+    maxAbs: new Float64Array(channels), count: new Float64Array(channels),
+  };
+}
+
+/**
+ * Adds the reconstruction errors of one chunk — elements start … start + x.length − 1, with their
+ * codes — to per-channel `sums` laid out by `layout` (from {@link metricsLayout}).
+ */
+export function addReconstructionErrors(
+  sums: ErrorSums,
+  layout: Layout,
+  x: Float32Array,
+  codes: Int8Array | Uint8Array,
+  start: number,
+  quantLayout: Layout,
+  scales: Float32Array,
+  zeroPoints: Int32Array,
+): void {
+  addErrors(sums, layout, x, start, (j) => {
+    const p = paramIndexOf(quantLayout, start + j);
+    return fround((scales[p] as number) * ((codes[j] as number) - (zeroPoints[p] as number)));
+  });
 }
 
 function sumErrors(x: Float32Array, y: (i: number) => number, shape: readonly number[], channelAxis: number): ErrorMetrics {
   const layout = metricsLayout(shape, channelAxis);
-  const n = layout.paramCount;
-  const sums: ErrorSums = {
-    sumSq: new Float64Array(n), signal: new Float64Array(n), maxAbs: new Float64Array(n), count: new Float64Array(n),
-  };
+  const sums = emptySums(layout.paramCount);
+  addErrors(sums, layout, x, 0, y);
+  return metricsFromSums(sums, layout.axis);
+}
+
+/** `y(j)` is the reconstruction of x[j], element start + j of the tensor. */
+function addErrors(sums: ErrorSums, layout: Layout, x: Float32Array, start: number, y: (j: number) => number): void {
   const { sumSq, signal, maxAbs, count } = sums;
-  forEachElement(layout, (i, p) => {
-    const xi = x[i] as number;
-    const e = xi - y(i);
+  forEachElementIn(layout, start, start + x.length, (i, p) => {
+    const xi = x[i - start] as number;
+    const e = xi - y(i - start);
     sumSq[p] = (sumSq[p] as number) + e * e;
     signal[p] = (signal[p] as number) + xi * xi;
     count[p] = (count[p] as number) + 1;
     if (Math.abs(e) > (maxAbs[p] as number)) maxAbs[p] = Math.abs(e);
   });
-  return metricsFromSums(sums, layout.axis);
 }

@@ -1,7 +1,7 @@
 import type { CodeRange, Layout } from '../layout.js';
 import type { Profile, QuantDType } from '../types.js';
 import { fround, roundHalfAway, roundHalfEven } from './float.js';
-import { forEachElement } from './reduce.js';
+import { forEachElementIn } from './reduce.js';
 
 /** How one element becomes a code, given its parameter's scale and zero point. */
 type CodeRule = (x: number, scale: number, inv: number, zp: number, range: CodeRange) => number;
@@ -31,7 +31,8 @@ function reciprocal(profile: Profile, scale: number): number {
 
 /**
  * Quantizes `x` with per-parameter `scales` and `zeroPoints`, clamping to `range`, by the rounding
- * rule of `profile`. Writes into `dst` when given.
+ * rule of `profile`. Writes into `dst` when given. `x` holds the elements from flat index `start`
+ * on (a chunk of a larger tensor) when `start` is given.
  */
 export function quantizeCodes(
   x: Float32Array,
@@ -42,13 +43,15 @@ export function quantizeCodes(
   zeroPoints: Int32Array,
   range: CodeRange,
   dst?: Int8Array | Uint8Array,
+  start = 0,
 ): Int8Array | Uint8Array {
   const codes = dst ?? (range.qmin < 0 ? new Int8Array(x.length) : new Uint8Array(x.length));
   const rule =
     profile === 'onnx' ? onnxRule : profile === 'pytorch' ? pytorchRule : dtype === 'int8' ? q8Rule : q4Rule;
   const inv = scales.map((s) => reciprocal(profile, s));
-  forEachElement(layout, (i, p) => {
-    codes[i] = rule(x[i] as number, scales[p] as number, inv[p] as number, zeroPoints[p] as number, range);
+  forEachElementIn(layout, start, start + x.length, (i, p) => {
+    const j = i - start;
+    codes[j] = rule(x[j] as number, scales[p] as number, inv[p] as number, zeroPoints[p] as number, range);
   });
   return codes;
 }

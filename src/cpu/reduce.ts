@@ -7,29 +7,73 @@ export interface MinMax {
 }
 
 /**
- * Visits every element as (flat index, parameter index), in flat order, so that "first element
- * wins" rules see elements in the order the data holds them.
+ * Everything calibration needs from the data, per parameter, gathered chunk by chunk: minimum,
+ * maximum, and the element of largest magnitude (the first one on ties, 0 when all are zero).
  */
-export function forEachElement(layout: Layout, visit: (i: number, p: number) => void): void {
-  const { outer, axisLen, inner, innerStride } = layout;
-  let i = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let k = 0; k < axisLen; k++) {
-      const base = rowBase(layout, o, k);
-      for (let n = 0; n < inner; n++, i++) visit(i, base + n * innerStride);
-    }
+export interface ParamStats extends MinMax {
+  peak: Float32Array;
+  peakAbs: Float32Array;
+}
+
+/**
+ * Visits the elements with flat index in [start, end) as (flat index, parameter index), in flat
+ * order, so that "first element wins" rules see elements in the order the data holds them.
+ */
+export function forEachElementIn(layout: Layout, start: number, end: number, visit: (i: number, p: number) => void): void {
+  const { axisLen, inner, innerStride } = layout;
+  let i = start;
+  let row = Math.floor(start / inner);
+  let n = start - row * inner;
+  while (i < end) {
+    const base = rowBase(layout, Math.floor(row / axisLen), row % axisLen);
+    const stop = Math.min(end, i + inner - n);
+    for (; i < stop; i++, n++) visit(i, base + n * innerStride);
+    n = 0;
+    row++;
   }
+}
+
+/** {@link forEachElementIn} over the whole tensor. */
+export function forEachElement(layout: Layout, visit: (i: number, p: number) => void): void {
+  forEachElementIn(layout, 0, layout.outer * layout.axisLen * layout.inner, visit);
+}
+
+export function emptyStats(paramCount: number): ParamStats {
+  return {
+    min: new Float32Array(paramCount).fill(Infinity),
+    max: new Float32Array(paramCount).fill(-Infinity),
+    peak: new Float32Array(paramCount),
+    peakAbs: new Float32Array(paramCount),
+  };
+}
+
+/**
+ * Folds elements start … start + x.length − 1 into `stats`. Chunks must arrive in flat order for
+ * the peak's "first element wins" to hold across them.
+ */
+export function accumulateStats(stats: ParamStats, x: Float32Array, start: number, layout: Layout): void {
+  const { min, max, peak, peakAbs } = stats;
+  forEachElementIn(layout, start, start + x.length, (i, p) => {
+    const v = x[i - start] as number;
+    if (v < (min[p] as number)) min[p] = v;
+    if (v > (max[p] as number)) max[p] = v;
+    if ((peakAbs[p] as number) < Math.abs(v)) {
+      peakAbs[p] = Math.abs(v);
+      peak[p] = v;
+    }
+  });
+}
+
+/** Statistics of a whole tensor. */
+export function paramStats(x: Float32Array, layout: Layout): ParamStats {
+  const stats = emptyStats(layout.paramCount);
+  accumulateStats(stats, x, 0, layout);
+  return stats;
 }
 
 /** Minimum and maximum of each tensor, channel or block of `x`. */
 export function minMax(x: Float32Array, layout: Layout): MinMax {
-  const min = new Float32Array(layout.paramCount).fill(Infinity);
-  const max = new Float32Array(layout.paramCount).fill(-Infinity);
-  forEachElement(layout, (i, p) => {
-    const v = x[i] as number;
-    if (v < (min[p] as number)) min[p] = v;
-    if (v > (max[p] as number)) max[p] = v;
-  });
+  const { min, max } = paramStats(x, layout);
   return { min, max };
 }
 
@@ -38,16 +82,7 @@ export function minMax(x: Float32Array, layout: Layout): MinMax {
  * (ggml's Q4_0 `max`, found with a strict `amax < fabsf(v)`).
  */
 export function signedAbsMax(x: Float32Array, layout: Layout): Float32Array {
-  const m = new Float32Array(layout.paramCount);
-  const amax = new Float32Array(layout.paramCount);
-  forEachElement(layout, (i, p) => {
-    const v = x[i] as number;
-    if ((amax[p] as number) < Math.abs(v)) {
-      amax[p] = Math.abs(v);
-      m[p] = v;
-    }
-  });
-  return m;
+  return paramStats(x, layout).peak;
 }
 
 /** Flat index of the first NaN or ±Infinity in `x`, or -1. */

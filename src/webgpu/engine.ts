@@ -1,6 +1,6 @@
 // WebGPU implementations of quantize and dequantize: the same results as src/cpu/, bit for bit.
 import { codeRange } from '../cpu/calibrate.js';
-import { type ErrorSums, metricsLayout } from '../cpu/metrics.js';
+import { emptySums, type ErrorSums, metricsLayout } from '../cpu/metrics.js';
 import { QuantizationError } from '../errors.js';
 import { bitsOf, type CodeRange, fullRange, type Layout, unravel } from '../layout.js';
 import type { QuantScheme } from '../types.js';
@@ -49,16 +49,25 @@ interface Window extends Span {
   paramCount: number;
 }
 
-function chunkElements(ctx: GpuContext, options: GpuOptions): number {
+/** Elements per chunk: what the device and options allow, a multiple of 8 and of `align`. */
+function chunkElements(ctx: GpuContext, options: GpuOptions, align = 8): number {
   const { maxStorageBufferBindingSize, maxBufferSize } = ctx.device.limits;
   const bytes = Math.min(maxStorageBufferBindingSize, maxBufferSize, options.maxChunkBytes ?? Infinity);
-  const elements = Math.floor(bytes / 4 / 8) * 8;
-  if (elements < 8) {
-    throw new QuantizationError(`maxChunkBytes must allow at least 32 bytes; got ${options.maxChunkBytes}`, {
-      field: 'options.maxChunkBytes',
-    });
+  const unit = lcm(8, align);
+  const elements = Math.floor(bytes / 4 / unit) * unit;
+  if (elements < unit) {
+    throw new QuantizationError(
+      `a chunk must hold at least ${unit} elements (${unit * 4} bytes); maxChunkBytes and the device allow ${bytes}`,
+      { field: 'options.maxChunkBytes' },
+    );
   }
   return elements;
+}
+
+function lcm(a: number, b: number): number {
+  let [x, y] = [a, b];
+  while (y) [x, y] = [y, x % y];
+  return (a / x) * b;
 }
 
 /** Word-aligned chunks of at most `max` elements covering [0, numel). */
@@ -134,33 +143,56 @@ function makePlan(ctx: GpuContext, layout: Layout, scheme: QuantScheme, range: C
 /** A tensor's values: in CPU memory, or already in a GPU buffer of the same device. */
 export type GpuInput = Float32Array | GPUBuffer;
 
-/** Puts one span of the input at the start of `buffer`, for binding. */
-interface Stager {
-  buffer: GPUBuffer;
-  stage(span: Span): void;
+/** A tensor's elements read on demand, in row-major order: `length` of them from flat index `start`. */
+export interface TensorSource {
+  read(start: number, length: number): Promise<Float32Array>;
 }
 
-function stager(s: Scratch, x: GpuInput, numel: number, maxElements: number): Stager {
+function isSource(x: GpuInput | TensorSource): x is TensorSource {
+  return !ArrayBuffer.isView(x) && typeof (x as TensorSource).read === 'function';
+}
+
+/** Puts one span of the input at the start of `buffer`, for binding; `values` are its elements on the CPU. */
+interface Stager {
+  buffer: GPUBuffer;
+  stage(span: Span): Promise<void>;
+  values: Float32Array | undefined;
+}
+
+function stager(s: Scratch, x: GpuInput | TensorSource, numel: number, maxElements: number): Stager {
   const { device } = s.ctx;
-  if (!ArrayBuffer.isView(x) && numel <= maxElements && (x.usage & Usage.STORAGE) !== 0) {
-    return { buffer: x, stage: () => {} };
+  if (!ArrayBuffer.isView(x) && !isSource(x) && numel <= maxElements && (x.usage & Usage.STORAGE) !== 0) {
+    return { buffer: x, stage: async () => {}, values: undefined };
   }
   const buffer = s.storage('input chunk', Math.min(numel, maxElements) * 4);
   let staged: Span | undefined;
-  return {
+  const st: Stager = {
     buffer,
-    stage(span) {
+    values: undefined,
+    async stage(span) {
       if (staged?.start === span.start && staged.len === span.len) return;
-      staged = span;
-      if (ArrayBuffer.isView(x)) {
+      staged = undefined;
+      if (isSource(x)) {
+        const values = await x.read(span.start, span.len);
+        if (values.length !== span.len) {
+          throw new QuantizationError(`the source gave ${values.length} elements from ${span.start}; ${span.len} were asked for`, {
+            field: 'source',
+          });
+        }
+        st.values = values;
+        device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+      } else if (ArrayBuffer.isView(x)) {
+        st.values = x.subarray(span.start, span.start + span.len);
         device.queue.writeBuffer(buffer, 0, x.buffer, x.byteOffset + span.start * 4, span.len * 4);
       } else {
         const encoder = device.createCommandEncoder({ label: 'stage input' });
         encoder.copyBufferToBuffer(x, span.start * 4, buffer, 0, span.len * 4);
         device.queue.submit([encoder.finish()]);
       }
+      staged = span;
     },
   };
+  return st;
 }
 
 /** Per-parameter buffers, for the whole tensor. */
@@ -198,7 +230,7 @@ async function calibrateOnGpu(
     const spans = layout.granularity === 'group' ? [{ start: win.start, len: win.len }] : chunks(numel, maxElements);
     for (const span of spans) {
       options.signal?.throwIfAborted();
-      input.stage(span);
+      await input.stage(span);
       const slices = Math.max(1, Math.ceil(Math.min(membersPerParam(layout, numel), span.len) / SLICE_LEN));
       const values = {
         ...plan.base, chunk_start: span.start, chunk_len: span.len, slices, param_count: win.paramCount,
@@ -250,40 +282,58 @@ function addErrorRecords(sums: ErrorSums, records: Float32Array, slices: number)
   }
 }
 
-/**
- * Quantizes `x` on the GPU. Without `given`, scales and zero points come from the data (reduce →
- * combine → calibrate); with it, they are the caller's and codes saturate to the full range.
- */
+/** Where a streamed quantization delivers its results: the parameters first, then chunk by chunk. */
+export interface ChunkSink {
+  /** Chunks start at multiples of this many elements (and of 8). */
+  alignElements: number;
+  params(scales: Float32Array, zeroPoints: Int32Array): void | Promise<void>;
+  /** The chunk's input elements and its packed codes (a final partial word zero-filled). */
+  chunk(start: number, values: Float32Array, packed: Uint32Array): void | Promise<void>;
+}
+
+/** Arrays read back, buffers left on the GPU, or chunks handed to a sink as they are made. */
+export type GpuOutput = 'arrays' | 'resident' | ChunkSink;
+
+type Resident = Omit<GpuQuantized, 'packed' | 'scales' | 'zeroPoints'> & { buffers: GpuBuffers };
+type Streamed = Omit<GpuQuantized, 'packed'>;
+
 export function quantizeOnGpu(
   x: GpuInput, shape: readonly number[], layout: Layout, scheme: QuantScheme,
   given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, metricsAxis: number | undefined,
-  options: GpuOptions, resident: true,
-): Promise<Omit<GpuQuantized, 'packed' | 'scales' | 'zeroPoints'> & { buffers: GpuBuffers }>;
+  options: GpuOptions, output: 'resident',
+): Promise<Resident>;
 export function quantizeOnGpu(
   x: GpuInput, shape: readonly number[], layout: Layout, scheme: QuantScheme,
   given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, metricsAxis: number | undefined,
-  options: GpuOptions, resident?: false,
+  options: GpuOptions, output?: 'arrays',
 ): Promise<GpuQuantized>;
+export function quantizeOnGpu(
+  x: TensorSource, shape: readonly number[], layout: Layout, scheme: QuantScheme,
+  given: undefined, metricsAxis: number | undefined, options: GpuOptions, output: ChunkSink,
+): Promise<Streamed>;
 /**
  * Quantizes `x` on the GPU. Without `given`, scales and zero points come from the data (reduce →
  * combine → calibrate); with it, they are the caller's and codes saturate to the full range.
- * `resident` leaves packed codes, scales and zero points in GPU buffers instead of reading them back.
+ * `output` says where results go: read back as arrays, left in GPU buffers the caller owns, or
+ * handed chunk by chunk to a sink so that no whole-tensor array is ever held.
  */
 export async function quantizeOnGpu(
-  x: GpuInput, shape: readonly number[], layout: Layout, scheme: QuantScheme,
+  x: GpuInput | TensorSource, shape: readonly number[], layout: Layout, scheme: QuantScheme,
   given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, metricsAxis: number | undefined,
-  options: GpuOptions, resident = false,
-): Promise<GpuQuantized | (Omit<GpuQuantized, 'packed' | 'scales' | 'zeroPoints'> & { buffers: GpuBuffers })> {
+  options: GpuOptions, output: GpuOutput = 'arrays',
+): Promise<GpuQuantized | Resident | Streamed> {
   const ctx = await gpuContext(options.device);
   const numel = shape.reduce((a, b) => a * b, 1);
-  if (!ArrayBuffer.isView(x) && x.size < numel * 4) {
+  if (!ArrayBuffer.isView(x) && !isSource(x) && x.size < numel * 4) {
     throw new QuantizationError(`the input buffer holds ${x.size} bytes; shape [${shape.join(', ')}] needs ${numel * 4}`, {
       field: 'x',
     });
   }
+  const sink = typeof output === 'object' ? output : undefined;
+  const resident = output === 'resident';
   const range = given ? fullRange(scheme.dtype) : codeRange(scheme);
   const plan = makePlan(ctx, layout, scheme, range, numel);
-  const maxElements = chunkElements(ctx, options);
+  const maxElements = chunkElements(ctx, options, sink?.alignElements);
   return guarded(ctx, `quantizing a [${shape.join(', ')}] tensor`, async (s) => {
     const perWord = 32 / bitsOf(scheme.dtype);
     const spans = chunks(numel, maxElements);
@@ -301,24 +351,27 @@ export async function quantizeOnGpu(
     } else if (numel > 0) {
       await calibrateOnGpu(s, plan, input, params, maxElements, options);
     }
+    const readParams = async () => ({
+      scales: new Float32Array(await s.read(params.scales, 0, layout.paramCount * 4)),
+      zeroPoints: new Int32Array(await s.read(params.zeroPoints, 0, layout.paramCount * 4)),
+    });
+    const streamedParams = sink ? await readParams() : undefined;
+    if (sink && streamedParams) await sink.params(streamedParams.scales, streamedParams.zeroPoints);
 
     const totalWords = Math.ceil(numel / perWord);
-    const packed = resident ? undefined : new Uint32Array(totalWords);
+    const packed = output === 'arrays' ? new Uint32Array(totalWords) : undefined;
     const firstBad = s.storage('first non-finite index', 4);
     ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
     const out = s.storage('packed chunk', Math.ceil(Math.min(numel, maxElements) / perWord) * 4);
     // A resident result of one chunk is the chunk buffer itself; of several, they are copied in.
     const keptPacked = resident ? (spans.length > 1 ? s.storage('packed codes', totalWords * 4) : out) : undefined;
     const m = metricsAxis === undefined ? undefined : metricsLayout(shape, metricsAxis);
-    const errors: ErrorSums | undefined = m && {
-      sumSq: new Float64Array(m.paramCount), signal: new Float64Array(m.paramCount),
-      maxAbs: new Float64Array(m.paramCount), count: new Float64Array(m.paramCount),
-    };
+    const errors: ErrorSums | undefined = m && emptySums(m.paramCount);
     const metricSlices = m ? Math.max(1, Math.ceil(Math.min(m.outer * m.inner, maxElements) / SLICE_LEN)) : 0;
     const records = m && s.storage('error records', m.paramCount * metricSlices * METRIC_WORDS * 4);
     for (const span of spans) {
       options.signal?.throwIfAborted();
-      input.stage(span);
+      await input.stage(span);
       const words = Math.ceil(span.len / perWord);
       const encoder = ctx.device.createCommandEncoder({ label: 'quantize' });
       s.dispatch(encoder, 'quantize', words, {
@@ -333,34 +386,46 @@ export async function quantizeOnGpu(
           param_base: 0, given: 0, m_outer: m.outer, m_axis_len: m.axisLen, m_inner: m.inner,
         }, [input.buffer, out, params.scales, params.zeroPoints, records]);
       }
-      if (packed) {
-        packed.set(new Uint32Array(await s.read(out, 0, words * 4, encoder)), span.start / perWord);
-      } else {
-        if (keptPacked && keptPacked !== out) encoder.copyBufferToBuffer(out, 0, keptPacked, (span.start / perWord) * 4, words * 4);
+      if (keptPacked) {
+        if (keptPacked !== out) encoder.copyBufferToBuffer(out, 0, keptPacked, (span.start / perWord) * 4, words * 4);
         ctx.device.queue.submit([encoder.finish()]);
+      } else {
+        const words32 = new Uint32Array(await s.read(out, 0, words * 4, encoder));
+        if (packed) packed.set(words32, span.start / perWord);
+        else if (sink && input.values) {
+          await checkFinite(s, firstBad, x, shape);
+          await sink.chunk(span.start, input.values, words32);
+        }
       }
       if (m && errors && records) {
         addErrorRecords(errors, new Float32Array(await s.read(records, 0, m.paramCount * slices * METRIC_WORDS * 4)), slices);
       }
       options.onProgress?.({ stage: 'quantize', doneBytes: (span.start + span.len) * 4, totalBytes: numel * 4 });
     }
-    const bad = new Uint32Array(await s.read(firstBad, 0, 4))[0] ?? NO_INDEX;
-    if (bad !== NO_INDEX) {
-      const coords = unravel(bad, shape);
-      const value = ArrayBuffer.isView(x) ? String(x[bad]) : 'a NaN or ±Infinity';
-      throw new QuantizationError(
-        `x holds ${value} at flat index ${bad} (coordinates [${coords.join(', ')}]); only finite values can be quantized`,
-        { field: 'x', index: bad, coords },
-      );
-    }
+    await checkFinite(s, firstBad, x, shape);
     const extra = { adapter: ctx.adapter, ...(errors ? { errors } : {}) };
     if (keptPacked) {
       return { ...extra, buffers: { packed: s.keep(keptPacked), scales: s.keep(params.scales), zeroPoints: s.keep(params.zeroPoints) } };
     }
-    const scales = new Float32Array(await s.read(params.scales, 0, layout.paramCount * 4));
-    const zeroPoints = new Int32Array(await s.read(params.zeroPoints, 0, layout.paramCount * 4));
-    return { packed: packed ?? new Uint32Array(0), scales, zeroPoints, ...extra };
+    const { scales, zeroPoints } = streamedParams ?? await readParams();
+    return packed ? { packed, scales, zeroPoints, ...extra } : { scales, zeroPoints, ...extra };
   });
+}
+
+/**
+ * Throws, naming the element, when the quantize kernel saw a NaN or ±Inf. A sink is only handed
+ * chunks already checked, so nothing made from a non-finite input reaches a file.
+ */
+async function checkFinite(s: Scratch, firstBad: GPUBuffer, x: GpuInput | TensorSource, shape: readonly number[]): Promise<void> {
+  const bad = new Uint32Array(await s.read(firstBad, 0, 4))[0] ?? NO_INDEX;
+  if (bad === NO_INDEX) return;
+  const coords = unravel(bad, shape);
+  const value = ArrayBuffer.isView(x) ? x[bad] : isSource(x) ? (await x.read(bad, 1))[0] : undefined;
+  throw new QuantizationError(
+    `x holds ${value === undefined ? 'a NaN or ±Infinity' : String(value)} at flat index ${bad} ` +
+      `(coordinates [${coords.join(', ')}]); only finite values can be quantized`,
+    { field: 'x', index: bad, coords },
+  );
 }
 
 /** A quantized tensor's parts, in CPU memory or in GPU buffers of the same device. */

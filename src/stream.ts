@@ -1,0 +1,146 @@
+// Quantizing a tensor too large to hold: its elements are read chunk by chunk from a source, and
+// its codes are handed out chunk by chunk, with the same results as `quantize` on the whole tensor.
+import { calibrateFromStats } from './cpu/calibrate.js';
+import { addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
+import { packCodes, unpackCodes } from './cpu/pack.js';
+import { quantizeCodes } from './cpu/quantize.js';
+import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
+import { QuantizationError } from './errors.js';
+import { metricsAxis, selectBackend } from './api.js';
+import { bitsOf, checkShape, isSigned, resolveScheme, unravel } from './layout.js';
+import type { QuantOptions, QuantScheme, QuantizedTensor } from './types.js';
+import { quantizeOnGpu, type TensorSource } from './webgpu/engine.js';
+
+export type { TensorSource } from './webgpu/engine.js';
+
+/** One chunk of a streamed quantization: elements start … start + values.length − 1. */
+export interface QuantizedChunk {
+  start: number;
+  values: Float32Array;
+  codes: Int8Array | Uint8Array;
+  /** The chunk's codes packed as in {@link QuantizedTensor} (a final partial word zero-filled). */
+  packed: Uint32Array;
+}
+
+export interface StreamOptions extends Omit<QuantOptions, 'output' | 'maxChunkBytes'> {
+  /**
+   * Elements per chunk at most (default 4 Mi); rounded down to a multiple of `alignElements` and
+   * of 8. On WebGPU a per-group chunk also holds at least one block row (a block along the axis
+   * for every index after it).
+   */
+  chunkElements?: number;
+  /** Every chunk but the last is a multiple of this many elements (a row, for writers that encode rows). */
+  alignElements?: number;
+  /** Receives the scales and zero points, once, before the first chunk. */
+  onParams?: (params: Pick<QuantizedTensor, 'scales' | 'zeroPoints'>) => void | Promise<void>;
+  /** Receives each chunk in order; the next one is made only once this returns (or resolves). */
+  onChunk: (chunk: QuantizedChunk) => void | Promise<void>;
+}
+
+/** What a streamed quantization returns: everything {@link quantize} does but the codes. */
+export type StreamedTensor = Omit<QuantizedTensor, 'codes' | 'packed'>;
+
+const DEFAULT_CHUNK = 4 * 1024 * 1024;
+
+/** Elements per chunk, and the multiple every chunk but the last is of. */
+function chunkSize(options: StreamOptions): { size: number; unit: number } {
+  const align = options.alignElements ?? 1;
+  const max = options.chunkElements ?? DEFAULT_CHUNK;
+  for (const [field, v] of [['alignElements', align], ['chunkElements', max]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new QuantizationError(`options.${field} must be a positive integer; got ${String(v)}`, { field: `options.${field}` });
+    }
+  }
+  let a = 8;
+  let b = align;
+  while (b) [a, b] = [b, a % b];
+  const unit = (8 / a) * align;
+  return { size: Math.max(unit, Math.floor(max / unit) * unit), unit };
+}
+
+/**
+ * Quantizes a tensor of `shape` whose elements `source` reads on demand, in bounded memory: the
+ * source is read once to calibrate and once to quantize (only once when it fits one chunk), and
+ * each chunk's codes go to `options.onChunk`. Scales, zero points, codes and metrics equal those
+ * of {@link quantize} on the whole tensor, on either backend.
+ *
+ * @example
+ * await quantizeStream({ read: (start, n) => readRows(start, n) }, [4096, 4096], scheme, {
+ *   onChunk: ({ start, packed }) => out.write(packed),
+ * });
+ */
+export async function quantizeStream(
+  source: TensorSource, shape: readonly number[], scheme: QuantScheme, options: StreamOptions,
+): Promise<StreamedTensor> {
+  const backend = selectBackend(options);
+  if (typeof source?.read !== 'function') {
+    throw new QuantizationError('source must have a read(start, length) method', { field: 'source' });
+  }
+  if (typeof options?.onChunk !== 'function') {
+    throw new QuantizationError('options.onChunk must be a function', { field: 'options.onChunk' });
+  }
+  const numel = shape.reduce((a, b) => a * b, 1);
+  checkShape(shape, numel);
+  const { scheme: resolved, layout } = resolveScheme(shape, scheme);
+  const { size, unit } = chunkSize(options);
+  const axis = metricsAxis(options, shape, resolved);
+  const bits = bitsOf(resolved.dtype);
+
+  if (backend === 'webgpu') {
+    // The GPU calibrates the blocks of a block row together, so its chunks hold at least one.
+    const blockRow = layout.granularity === 'group' ? Math.min(layout.blockSize, layout.axisLen) * layout.inner : 0;
+    const gpuSize = Math.max(size, Math.ceil(blockRow / unit) * unit);
+    const r = await quantizeOnGpu(source, shape, layout, resolved, undefined, axis, { ...options, maxChunkBytes: gpuSize * 4 }, {
+      alignElements: gpuSize,
+      params: (scales, zeroPoints) => options.onParams?.({ scales, zeroPoints }),
+      chunk: (start, values, packed) =>
+        options.onChunk({ start, values, codes: unpackCodes(packed, bits, values.length, isSigned(resolved.dtype)), packed }),
+    });
+    return {
+      shape: [...shape], scheme: resolved, scales: r.scales, zeroPoints: r.zeroPoints, backend, adapter: r.adapter,
+      ...(r.errors && axis !== undefined ? { metrics: metricsFromSums(r.errors, axis) } : {}),
+    };
+  }
+
+  // One chunk is read once; more are read twice, since every statistic must be in before any code.
+  let cached: Float32Array | undefined;
+  const read = async (start: number): Promise<Float32Array> => {
+    options.signal?.throwIfAborted();
+    if (cached && start === 0) return cached;
+    const len = Math.min(size, numel - start);
+    const values = await source.read(start, len);
+    if (values?.length !== len) {
+      throw new QuantizationError(`the source gave ${values?.length} elements from ${start}; ${len} were asked for`, {
+        field: 'source',
+      });
+    }
+    const bad = findNonFinite(values);
+    if (bad >= 0) {
+      const coords = unravel(start + bad, shape);
+      throw new QuantizationError(
+        `x holds ${String(values[bad])} at flat index ${start + bad} (coordinates [${coords.join(', ')}]); ` +
+          'only finite values can be quantized',
+        { field: 'x', index: start + bad, coords },
+      );
+    }
+    if (numel <= size) cached = values;
+    return values;
+  };
+  const stats = emptyStats(layout.paramCount);
+  for (let start = 0; start < numel; start += size) accumulateStats(stats, await read(start), start, layout);
+  const p = calibrateFromStats(stats, resolved);
+  await options.onParams?.({ scales: p.scales, zeroPoints: p.zeroPoints });
+  const ml = axis === undefined ? undefined : metricsLayout(shape, axis);
+  const sums = ml && emptySums(ml.paramCount);
+  for (let start = 0; start < numel; start += size) {
+    const values = await read(start);
+    const codes = quantizeCodes(values, layout, resolved.profile, resolved.dtype, p.codeScales, p.zeroPoints, p.range, undefined, start);
+    if (ml && sums) addReconstructionErrors(sums, ml, values, codes, start, layout, p.scales, p.zeroPoints);
+    await options.onChunk({ start, values, codes, packed: packCodes(codes, bits) });
+    options.onProgress?.({ stage: 'quantize', doneBytes: (start + values.length) * 4, totalBytes: numel * 4 });
+  }
+  return {
+    shape: [...shape], scheme: resolved, scales: p.scales, zeroPoints: p.zeroPoints, backend,
+    ...(sums && axis !== undefined ? { metrics: metricsFromSums(sums, axis) } : {}),
+  };
+}
