@@ -4,6 +4,12 @@
 // the chunk of it bound to this dispatch. Field order must match PARAM_FIELDS in
 // src/webgpu/shaders.ts, which derives the byte layout (every field is 4 bytes).
 //
+// What selects code paths is not in `P` but compiled in: src/webgpu/shaders.ts prepends
+// `const PROFILE` (0 onnx, 1 pytorch, 2 ggml), `BITS` (8 or 4), `GRANULARITY` (0 tensor,
+// 1 channel, 2 group), `SYMMETRIC` and `GIVEN` (1 when the caller supplied scales) to each
+// pipeline's source. A branch on a uniform still costs every lane both sides on a CPU emulation
+// such as SwiftShader, and a real GPU gains too from code it never has to skip.
+//
 // Invariants: numel < 2^31, so every flat index and product below fits in u32; a chunk starts at
 // a multiple of 8 elements, so packed words never straddle chunks.
 
@@ -14,18 +20,13 @@ struct Params {
   inner: u32,
   block: u32,
   num_blocks: u32,
-  granularity: u32,   // 0 tensor, 1 channel, 2 group
   param_count: u32,
   chunk_start: u32,
   chunk_len: u32,
   slices: u32,        // reduction slices per parameter in this chunk
   slice_len: u32,
-  profile: u32,       // 0 onnx, 1 pytorch, 2 ggml
-  bits: u32,          // 8 or 4
   qmin: i32,
   qmax: i32,
-  symmetric: u32,
-  given: u32,         // 1 when the caller supplied scales (quantizeWithParams)
   zero: u32,          // always 0 at run time; see launder()
   row_threads: u32,   // invocations per row of a folded 2-D dispatch
   m_outer: u32,       // metrics: the tensor as [m_outer, m_axis_len, m_inner] around the metrics axis
@@ -50,11 +51,11 @@ fn launder(x: f32) -> f32 {
 
 // Index (global, ONNX layout) of the scale/zero point that element i (flat) uses.
 fn param_of(i: u32) -> u32 {
-  if (P.granularity == 0u) { return 0u; }
+  if (GRANULARITY == 0u) { return 0u; }
   let row = i / P.inner;
   let n = i % P.inner;
   let k = row % P.axis_len;
-  if (P.granularity == 1u) { return k; }
+  if (GRANULARITY == 1u) { return k; }
   let o = row / P.axis_len;
   return (o * P.num_blocks + k / P.block) * P.inner + n;
 }
@@ -73,7 +74,7 @@ struct Layout {
 }
 
 fn quant_layout() -> Layout {
-  return Layout(P.numel, P.outer, P.axis_len, P.inner, P.block, P.num_blocks, P.granularity);
+  return Layout(P.numel, P.outer, P.axis_len, P.inner, P.block, P.num_blocks, GRANULARITY);
 }
 
 fn member_count(L: Layout, p: u32) -> u32 {
@@ -121,9 +122,9 @@ fn count_below(L: Layout, p: u32, c: u32) -> u32 {
 
 // The code of element `local` of a chunk from its packed words, sign-extended for signed types.
 fn unpack_code(word: u32, local: u32) -> i32 {
-  let per_word = 32u / P.bits;
-  let mask = (1u << P.bits) - 1u;
-  var code = i32((word >> ((local % per_word) * P.bits)) & mask);
+  let per_word = 32u / BITS;
+  let mask = (1u << BITS) - 1u;
+  var code = i32((word >> ((local % per_word) * BITS)) & mask);
   if (P.qmin < 0 && code > i32(mask >> 1u)) { code = code - i32(mask) - 1; }
   return code;
 }

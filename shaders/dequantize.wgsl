@@ -17,7 +17,7 @@ override WG: u32 = 64;
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let w = flat_id(gid);
-  let per_word = 32u / P.bits;
+  let per_word = 32u / BITS;
   let words = (P.chunk_len + per_word - 1u) / per_word;
   if (w >= words) { return; }
   let word = packed[w];

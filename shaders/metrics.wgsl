@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j1 = count_below(L, c, P.chunk_start + P.chunk_len);
   let js = min(j0 + s * P.slice_len, j1);
   let je = min(js + P.slice_len, j1);
-  let per_word = 32u / P.bits;
+  let per_word = 32u / BITS;
   var sq = 0.0;
   var signal = 0.0;
   var worst = 0.0;

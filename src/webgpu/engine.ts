@@ -5,7 +5,7 @@ import { QuantizationError } from '../errors.js';
 import { bitsOf, type CodeRange, fullRange, type Layout, unravel } from '../layout.js';
 import type { QuantScheme } from '../types.js';
 import { gpuContext, type AdapterFacts, type GpuContext } from './device.js';
-import { type Binding, guarded, type Scratch, Usage } from './gpu.js';
+import { type Binding, guarded, type Scratch, Usage, WORKGROUP_SIZE } from './gpu.js';
 import type { UniformValues } from './shaders.js';
 
 /** Progress of a long operation, reported after each chunk. */
@@ -116,6 +116,31 @@ function membersPerParam(layout: Layout, numel: number): number {
   return layout.granularity === 'tensor' ? numel : layout.granularity === 'channel' ? layout.outer * layout.inner : layout.blockSize;
 }
 
+/**
+ * The one-pass kernel for a layout whose parameters are contiguous runs that start on words —
+ * rows (per channel, quantized axis first) or blocks along the last axis — with the windows it
+ * runs over (whole rows or blocks, at most a chunk each); undefined where the layout needs the
+ * general reduce → calibrate → quantize passes.
+ */
+function fusedPlan(layout: Layout, numel: number, bits: number, maxElements: number): { kernel: 'fused_rows' | 'fused_blocks'; windows: Window[] } | undefined {
+  const perWord = 32 / bits;
+  if (numel === 0) return undefined;
+  if (layout.granularity === 'channel' && layout.outer === 1 && layout.inner % perWord === 0) {
+    const rows = Math.floor(maxElements / layout.inner);
+    if (rows === 0) return undefined;
+    const wins: Window[] = [];
+    for (let r = 0; r < layout.axisLen; r += rows) {
+      const n = Math.min(rows, layout.axisLen - r);
+      wins.push({ start: r * layout.inner, len: n * layout.inner, paramBase: r, paramCount: n });
+    }
+    return { kernel: 'fused_rows', windows: wins };
+  }
+  if (layout.granularity === 'group' && layout.inner === 1 && layout.blockSize % perWord === 0 && layout.axisLen % perWord === 0) {
+    return { kernel: 'fused_blocks', windows: windows(layout, numel, maxElements) };
+  }
+  return undefined;
+}
+
 interface Plan {
   ctx: GpuContext;
   layout: Layout;
@@ -214,7 +239,7 @@ function paramBuffers(s: Scratch, count: number): ParamBuffers {
 
 /** Reduces and calibrates every window, leaving scales and zero points in `params`. */
 async function calibrateOnGpu(
-  s: Scratch, plan: Plan, input: Stager, params: ParamBuffers, maxElements: number, options: GpuOptions,
+  s: Scratch, plan: Plan, input: Stager, params: ParamBuffers, firstBad: GPUBuffer, maxElements: number, options: GpuOptions,
 ): Promise<void> {
   const { ctx, layout, numel } = plan;
   const wins = windows(layout, numel, maxElements);
@@ -247,7 +272,7 @@ async function calibrateOnGpu(
     s.dispatch(encoder, 'calibrate', win.paramCount, {
       ...plan.base, chunk_start: win.start, chunk_len: win.len, slices: 1, param_count: win.paramCount,
       param_base: win.paramBase, given: 0,
-    }, [stats, params.scales, params.zeroPoints, params.codeScales, params.inverses]);
+    }, [stats, params.scales, params.zeroPoints, params.codeScales, params.inverses, firstBad]);
     ctx.device.queue.submit([encoder.finish()]);
   }
 }
@@ -339,6 +364,9 @@ export async function quantizeOnGpu(
     const spans = chunks(numel, maxElements);
     const input = stager(s, x, numel, maxElements);
     const params = paramBuffers(s, layout.paramCount);
+    const firstBad = s.storage('first non-finite index', 4);
+    ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
+    const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), maxElements);
     if (given) {
       ctx.device.queue.writeBuffer(params.scales, 0, given.scales);
       ctx.device.queue.writeBuffer(params.zeroPoints, 0, given.zeroPoints);
@@ -346,10 +374,10 @@ export async function quantizeOnGpu(
       s.dispatch(encoder, 'calibrate', layout.paramCount, {
         ...plan.base, chunk_start: 0, chunk_len: numel, slices: 1, param_count: layout.paramCount, param_base: 0,
         given: 1,
-      }, [s.storage('no statistics', 4 * STAT_WORDS), params.scales, params.zeroPoints, params.codeScales, params.inverses]);
+      }, [s.storage('no statistics', 4 * STAT_WORDS), params.scales, params.zeroPoints, params.codeScales, params.inverses, firstBad]);
       ctx.device.queue.submit([encoder.finish()]);
-    } else if (numel > 0) {
-      await calibrateOnGpu(s, plan, input, params, maxElements, options);
+    } else if (numel > 0 && !fused) {
+      await calibrateOnGpu(s, plan, input, params, firstBad, maxElements, options);
     }
     const readParams = async () => ({
       scales: new Float32Array(await s.read(params.scales, 0, layout.paramCount * 4)),
@@ -360,30 +388,35 @@ export async function quantizeOnGpu(
 
     const totalWords = Math.ceil(numel / perWord);
     const packed = output === 'arrays' ? new Uint32Array(totalWords) : undefined;
-    const firstBad = s.storage('first non-finite index', 4);
-    ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
     const out = s.storage('packed chunk', Math.ceil(Math.min(numel, maxElements) / perWord) * 4);
     // A resident result of one chunk is the chunk buffer itself; of several, they are copied in.
-    const keptPacked = resident ? (spans.length > 1 ? s.storage('packed codes', totalWords * 4) : out) : undefined;
+    const passes: Window[] = fused?.windows ?? spans.map((sp) => ({ ...sp, paramBase: 0, paramCount: layout.paramCount }));
+    const keptPacked = resident ? (passes.length > 1 ? s.storage('packed codes', totalWords * 4) : out) : undefined;
     const m = metricsAxis === undefined ? undefined : metricsLayout(shape, metricsAxis);
     const errors: ErrorSums | undefined = m && emptySums(m.paramCount);
     const metricSlices = m ? Math.max(1, Math.ceil(Math.min(m.outer * m.inner, maxElements) / SLICE_LEN)) : 0;
     const records = m && s.storage('error records', m.paramCount * metricSlices * METRIC_WORDS * 4);
-    for (const span of spans) {
+    for (const span of passes) {
       options.signal?.throwIfAborted();
       await input.stage(span);
       const words = Math.ceil(span.len / perWord);
       const encoder = ctx.device.createCommandEncoder({ label: 'quantize' });
-      s.dispatch(encoder, 'quantize', words, {
-        ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: layout.paramCount,
-        param_base: 0, given: given ? 1 : 0,
-      }, [input.buffer, params.codeScales, params.inverses, params.zeroPoints, out, firstBad]);
+      const values = {
+        ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: span.paramCount,
+        param_base: span.paramBase, given: given ? 1 : 0,
+      };
+      if (fused?.kernel === 'fused_rows') {
+        s.dispatch(encoder, 'fused_rows', span.paramCount * WORKGROUP_SIZE, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
+      } else if (fused) {
+        s.dispatch(encoder, 'fused_blocks', span.paramCount, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
+      } else {
+        s.dispatch(encoder, 'quantize', words, values, [input.buffer, params.codeScales, params.inverses, params.zeroPoints, out, firstBad]);
+      }
       let slices = 0;
       if (m && records) {
         slices = Math.max(1, Math.ceil(Math.min(m.outer * m.inner, span.len) / SLICE_LEN));
         s.dispatch(encoder, 'metrics', m.paramCount * slices, {
-          ...plan.base, chunk_start: span.start, chunk_len: span.len, slices, param_count: layout.paramCount,
-          param_base: 0, given: 0, m_outer: m.outer, m_axis_len: m.axisLen, m_inner: m.inner,
+          ...values, slices, param_base: 0, m_outer: m.outer, m_axis_len: m.axisLen, m_inner: m.inner,
         }, [input.buffer, out, params.scales, params.zeroPoints, records]);
       }
       if (keptPacked) {

@@ -2,27 +2,27 @@
 // and the error boundary.
 import { QuantizationError } from '../errors.js';
 import type { GpuContext } from './device.js';
-import { encodeParams, type KernelName, kernelSource, type UniformValues } from './shaders.js';
+import { encodeParams, type KernelName, kernelSource, SPEC_FIELDS, type Specialization, type UniformValues } from './shaders.js';
 
 // GPUBufferUsage / GPUMapMode values, fixed by the WebGPU spec; local so that Node needs no globals.
 export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
 const MAP_READ = 0x1;
 
 /** Invocations per workgroup; a pipeline-overridable constant in every kernel. */
-const WORKGROUP_SIZE = 64;
+export const WORKGROUP_SIZE = 64;
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-function pipeline(device: GPUDevice, name: KernelName, workgroupSize = WORKGROUP_SIZE): GPUComputePipeline {
+function pipeline(device: GPUDevice, name: KernelName, spec: Specialization, workgroupSize = WORKGROUP_SIZE): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) {
     cache = new Map();
     pipelines.set(device, cache);
   }
-  const key = `${name}/${workgroupSize}`;
+  const key = `${name}/${workgroupSize}/${SPEC_FIELDS.map((f) => spec[f]).join(',')}`;
   let found = cache.get(key);
   if (!found) {
-    const module = device.createShaderModule({ label: name, code: kernelSource(name) });
+    const module = device.createShaderModule({ label: name, code: kernelSource(name, spec) });
     found = device.createComputePipeline({
       label: name,
       layout: 'auto',
@@ -88,7 +88,7 @@ export class Scratch {
     const data = encodeParams({ ...values, row_threads: rowThreads });
     const uniform = this.buffer(`${name} params`, data.byteLength, Usage.UNIFORM | Usage.COPY_DST);
     device.queue.writeBuffer(uniform, 0, data);
-    const pipe = pipeline(device, name);
+    const pipe = pipeline(device, name, values);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
     bindings.forEach((b, i) => {
       entries.push({ binding: i + 1, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });

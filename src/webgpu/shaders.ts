@@ -1,34 +1,50 @@
 // Every WGSL source reaches TypeScript here, as strings inlined at build time.
 import calibrate from '../../shaders/calibrate.wgsl?raw';
+import codes from '../../shaders/codes.wgsl?raw';
 import combine from '../../shaders/combine.wgsl?raw';
 import common from '../../shaders/common.wgsl?raw';
 import dequantize from '../../shaders/dequantize.wgsl?raw';
 import exact from '../../shaders/exact.wgsl?raw';
 import metrics from '../../shaders/metrics.wgsl?raw';
+import fusedBlocks from '../../shaders/fused_blocks.wgsl?raw';
+import fusedRows from '../../shaders/fused_rows.wgsl?raw';
+import qparams from '../../shaders/qparams.wgsl?raw';
 import quantize from '../../shaders/quantize.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
 
-export type KernelName = 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'dequantize' | 'metrics';
+export type KernelName =
+  | 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'fused_rows' | 'fused_blocks' | 'dequantize' | 'metrics';
 
-const KERNELS: Record<KernelName, string> = { reduce, combine, calibrate, quantize, dequantize, metrics };
+const KERNELS: Record<KernelName, string> = {
+  reduce, combine, calibrate, quantize, fused_rows: fusedRows, fused_blocks: fusedBlocks, dequantize, metrics,
+};
 
 /** What every kernel starts with: the shared uniform and helpers, and the exact-arithmetic library. */
-export const LIBRARY_SOURCE = `${common}\n${exact}\n`;
+export const LIBRARY_SOURCE = `${common}\n${exact}\n${qparams}\n${codes}\n`;
 
-/** A kernel's full source. */
-export function kernelSource(name: KernelName): string {
-  return LIBRARY_SOURCE + KERNELS[name];
+/** What a pipeline is compiled for: constants prepended to its source (see shaders/common.wgsl). */
+export const SPEC_FIELDS = ['profile', 'bits', 'granularity', 'symmetric', 'given'] as const;
+export type Specialization = Record<(typeof SPEC_FIELDS)[number], number>;
+
+/** The constants that specialise a pipeline, as WGSL. */
+export function specHeader(spec: Specialization): string {
+  return SPEC_FIELDS.map((f) => `const ${f.toUpperCase()}: u32 = ${spec[f]}u;\n`).join('');
+}
+
+/** A kernel's full source, specialised. */
+export function kernelSource(name: KernelName, spec: Specialization): string {
+  return specHeader(spec) + LIBRARY_SOURCE + KERNELS[name];
 }
 
 /** Fields of `struct Params` in shaders/common.wgsl, in order; each is 4 bytes. */
 export const PARAM_FIELDS = [
-  'numel', 'outer', 'axis_len', 'inner', 'block', 'num_blocks', 'granularity', 'param_count',
-  'chunk_start', 'chunk_len', 'slices', 'slice_len', 'profile', 'bits', 'qmin', 'qmax',
-  'symmetric', 'given', 'zero', 'row_threads', 'm_outer', 'm_axis_len', 'm_inner', 'param_base',
+  'numel', 'outer', 'axis_len', 'inner', 'block', 'num_blocks', 'param_count', 'chunk_start', 'chunk_len',
+  'slices', 'slice_len', 'qmin', 'qmax', 'zero', 'row_threads', 'm_outer', 'm_axis_len', 'm_inner', 'param_base',
 ] as const;
 
 export type ParamField = (typeof PARAM_FIELDS)[number];
-export type UniformValues = Record<ParamField, number>;
+/** Everything a dispatch needs: the uniform's fields and the pipeline's specialisation. */
+export type UniformValues = Record<ParamField, number> & Specialization;
 
 const SIGNED: ReadonlySet<ParamField> = new Set(['qmin', 'qmax']);
 

@@ -45,8 +45,8 @@ describe('WebGPU equals the CPU reference (headless Chromium)', () => {
 
   it('every case of the suite is bit-identical', async () => {
     const results = await page.evaluate(async () => {
-      const { matrixCases, shapeCases, chunkCases, runCase, runWithParamsCase, runNearTies } = window.suite;
-      const cases = [...matrixCases(), ...shapeCases(), ...chunkCases()];
+      const { matrixCases, shapeCases, chunkCases, fusedCases, runCase, runWithParamsCase, runNearTies } = window.suite;
+      const cases = [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases()];
       const out = [];
       for (const [i, c] of cases.entries()) out.push(await runCase(c, 1000 + i));
       for (const [i, c] of matrixCases().filter((_, j) => j % 3 === 0).entries()) out.push(await runWithParamsCase(c, 2000 + i));

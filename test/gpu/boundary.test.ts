@@ -40,16 +40,24 @@ function trackBuffers(device: GPUDevice): Set<GPUBuffer> {
 }
 
 describe('non-finite input', () => {
-  // 1000 elements in chunks of 256: chunk 1 covers 256..511.
-  it.each([
-    ['the first element of a chunk', 256, NaN],
-    ['the middle of a chunk', 300, Infinity],
-    ['the last element of a chunk', 511, -Infinity],
-    ['the last element of the tensor', 999, NaN],
-  ])('names the index at %s', async (_where, index, value) => {
+  // 1000 elements in chunks of at most 256 (whole rows of 100 for the one-pass row kernel).
+  // Each path finds them its own way: the one-pass row and block kernels while reducing, the
+  // reduction for per-tensor and non-leading axes, the quantize kernel for caller-supplied scales.
+  const paths: [string, QuantScheme][] = [
+    ['rows (one pass)', scheme],
+    ['blocks along the last axis (one pass)', { ...scheme, granularity: 'group', blockSize: 20 }],
+    ['per tensor (reduce, calibrate, quantize)', { ...scheme, granularity: 'tensor' }],
+    ['channels along axis 1 (reduce, calibrate, quantize)', { ...scheme, axis: 1 }],
+  ];
+  it.each(paths.flatMap(([path, s]) => [
+    [path, s, 'the first element of a chunk', 200, NaN],
+    [path, s, 'the middle of a chunk', 300, Infinity],
+    [path, s, 'the last element of a chunk', 511, -Infinity],
+    [path, s, 'the last element of the tensor', 999, NaN],
+  ] as const))('%s: names the index at %s', async (_path, s, _where, index, value) => {
     const x = randomNormal(1000, 7);
     x[index] = value;
-    const err = await quantize(x, [10, 100], scheme, { backend: 'webgpu', maxChunkBytes: 1024 }).catch((e: unknown) => e);
+    const err = await quantize(x, [10, 100], s, { backend: 'webgpu', maxChunkBytes: 1024 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QuantizationError);
     expect((err as QuantizationError).index).toBe(index);
     expect((err as Error).message).toContain(`${value} at flat index ${index} (coordinates [${Math.floor(index / 100)}, ${index % 100}])`);

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { reference, releaseDevice } from '../../src/index.js';
 import { gpuContext } from '../../src/webgpu/device.js';
-import { encodeParams, LIBRARY_SOURCE, PARAM_FIELDS, type UniformValues } from '../../src/webgpu/shaders.js';
+import { encodeParams, LIBRARY_SOURCE, PARAM_FIELDS, SPEC_FIELDS, specHeader, type UniformValues } from '../../src/webgpu/shaders.js';
 import { seededRandom } from '../../src/synthetic.js';
 
 afterAll(releaseDevice);
@@ -11,7 +11,8 @@ afterAll(releaseDevice);
 /** Runs `expr` (WGSL over a: f32, b: f32, returning u32) for every pair on the device. */
 async function evaluate(expr: string, a: Float32Array, b: Float32Array): Promise<Uint32Array> {
   const { device } = await gpuContext();
-  const code = `${LIBRARY_SOURCE}
+  const values = { ...Object.fromEntries([...PARAM_FIELDS, ...SPEC_FIELDS].map((f) => [f, 0])), bits: 8 } as UniformValues;
+  const code = `${specHeader(values)}${LIBRARY_SOURCE}
 @group(0) @binding(1) var<storage, read> xs: array<u32>;
 @group(0) @binding(2) var<storage, read> ys: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
@@ -29,7 +30,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (data) device.queue.writeBuffer(buf, 0, data as GPUAllowSharedBufferSource);
     return buf;
   };
-  const values = Object.fromEntries(PARAM_FIELDS.map((f) => [f, 0])) as UniformValues;
   const uniform = make(new Uint8Array(encodeParams(values)), PARAM_FIELDS.length * 4, 0x40 | 0x8);
   const xs = make(a, a.byteLength, 0x80 | 0x8);
   const ys = make(b, b.byteLength, 0x80 | 0x8);

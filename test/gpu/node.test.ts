@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { adapterFacts, releaseDevice } from '../../src/index.js';
 import {
-  type CaseResult, chunkCases, foldCase, type GpuCase, matrixCases, runCase, runNearTies, runWithParamsCase, shapeCases,
+  type CaseResult, chunkCases, foldCase, fusedCases, type GpuCase, matrixCases, runCase, runNearTies, runWithParamsCase, shapeCases,
 } from './suite.js';
 
 afterAll(async () => {
@@ -23,7 +23,7 @@ describe('WebGPU equals the CPU reference (Node, Dawn)', () => {
     expect(typeof facts.isFallback).toBe('boolean');
   });
 
-  const cases: GpuCase[] = [...matrixCases(), ...shapeCases(), ...chunkCases()];
+  const cases: GpuCase[] = [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases()];
   it.each(cases.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
     expectEqual(await runCase(c, 1000 + i));
   });

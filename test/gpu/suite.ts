@@ -131,6 +131,39 @@ export function shapeCases(): GpuCase[] {
   return out;
 }
 
+/**
+ * Layouts the one-pass kernels take — channels that are whole rows of a multiple of 8 elements,
+ * blocks along the last axis that start on words (a short last block included) — in every
+ * profile, type and symmetry, whole and in chunks of a few rows or blocks.
+ */
+export function fusedCases(): GpuCase[] {
+  const out: GpuCase[] = [];
+  const data: DataKind[] = ['normal', 'outliers', 'zero-channels', 'ties'];
+  let d = 0;
+  for (const profile of ['onnx', 'pytorch'] as Profile[]) {
+    for (const dtype of DTYPES) {
+      for (const symmetric of [true, false]) {
+        const tag = `${profile} ${dtype} ${symmetric ? 'sym' : 'asym'}`;
+        const kind = data[d++ % data.length] as DataKind;
+        out.push({ name: `rows ${tag} ${kind}`, shape: [24, 5, 48], scheme: { dtype, symmetric, profile, granularity: 'channel' }, data: kind });
+        out.push({
+          name: `blocks of 64 (short last) ${tag} ${kind}`, shape: [6, 200],
+          scheme: { dtype, symmetric, profile, granularity: 'group', blockSize: 64 }, data: kind,
+        });
+        out.push({
+          name: `rows in chunks ${tag}`, shape: [37, 320], maxChunkBytes: 4096,
+          scheme: { dtype, symmetric, profile, granularity: 'channel' }, data: 'outliers',
+        });
+        out.push({
+          name: `blocks of 8 in chunks ${tag}`, shape: [9, 200], maxChunkBytes: 512,
+          scheme: { dtype, symmetric, profile, granularity: 'group', blockSize: 8 }, data: 'normal',
+        });
+      }
+    }
+  }
+  return out;
+}
+
 /** Tensors split into chunks far smaller than the binding limit: statistics must cross chunks. */
 export function chunkCases(): GpuCase[] {
   const schemes: [string, QuantScheme][] = [

@@ -1,0 +1,84 @@
+// codes.wgsl — library (no entry point): an element's code from its parameter's QParams, one
+// element at a time or four (a vec4 that shares one parameter), and the packing of codes.
+//
+// Exactness: onnx rounds x / scale exactly (onnx_round, div_rn near halves); pytorch and ggml
+//   multiply by the float32 reciprocal (WGSL `*` is correctly rounded); ggml Q4_0's x·id + 8.5 is
+//   kept from fusing by launder(); rounding uses WGSL `round` (half to even), trunc, or
+//   round_half_away — never a float mode WGSL leaves open. The vec4 forms are the scalar ones
+//   component by component.
+
+// onnx: round half to even of the correctly rounded quotient x / s, mostly without dividing.
+// Why it is exact: inv = f32(1/s) and t = f32(x·inv) put t within |x/s|·2^-23 (1 + 2^-25) of x/s,
+// so for |t| < 1024 within 2^-13 of it; float32 rounding moves x/s by at most 2^-14 there. When t
+// is more than 2^-12 from every half-integer, x/s and its float32 rounding lie on the same side of
+// each half as t, so all three round to the same integer. Near a half, or past 1024, div_rn decides.
+fn onnx_round(x: f32, s: f32, inv: f32) -> f32 {
+  let t = launder(x * inv);
+  if (abs(t) < 1024.0 && abs(t - floor(t) - 0.5) > 0.000244140625) { return round(t); }
+  return round(div_rn(x, s));
+}
+
+fn launder4(x: vec4<f32>) -> vec4<f32> {
+  return bitcast<vec4<f32>>(bitcast<vec4<u32>>(x) ^ vec4<u32>(P.zero));
+}
+
+fn to_int_sat4(r: vec4<f32>) -> vec4<i32> {
+  let b = bitcast<vec4<u32>>(r);
+  let sat = select(vec4<i32>(32767), vec4<i32>(-32768), (b >> vec4<u32>(31u)) == vec4<u32>(1u));
+  return select(vec4<i32>(r), sat, ((b >> vec4<u32>(23u)) & vec4<u32>(0xffu)) >= vec4<u32>(142u));
+}
+
+fn round_half_away4(t: vec4<f32>) -> vec4<f32> {
+  let f = trunc(t);
+  return select(round(t), f + sign(t), abs(t - f) == vec4<f32>(0.5));
+}
+
+fn code_of(x: f32, q: QParams) -> i32 {
+  var c = 0;
+  if (PROFILE == 0u) {
+    c = to_int_sat(onnx_round(x, q.code_scale, q.inv)) + q.zp;
+  } else if (PROFILE == 1u) {
+    c = q.zp + to_int_sat(round(x * q.inv));
+  } else if (BITS == 8u) {
+    c = to_int_sat(round_half_away(launder(x * q.inv)));
+  } else {
+    return clamp(to_int_sat(trunc(launder(x * q.inv) + 8.5)), 0, 15) - 8;
+  }
+  return clamp(c, P.qmin, P.qmax);
+}
+
+fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
+  var c = vec4<i32>(0);
+  if (PROFILE == 0u) {
+    let t = launder4(v * q.inv);
+    var r = round(t);
+    if (any(abs(t) >= vec4<f32>(1024.0)) || any(abs(t - floor(t) - vec4<f32>(0.5)) <= vec4<f32>(0.000244140625))) {
+      r = vec4<f32>(onnx_round(v.x, q.code_scale, q.inv), onnx_round(v.y, q.code_scale, q.inv),
+                    onnx_round(v.z, q.code_scale, q.inv), onnx_round(v.w, q.code_scale, q.inv));
+    }
+    c = to_int_sat4(r) + vec4<i32>(q.zp);
+  } else if (PROFILE == 1u) {
+    c = vec4<i32>(q.zp) + to_int_sat4(round(v * q.inv));
+  } else if (BITS == 8u) {
+    c = to_int_sat4(round_half_away4(launder4(v * q.inv)));
+  } else {
+    return clamp(to_int_sat4(trunc(launder4(v * q.inv) + vec4<f32>(8.5))), vec4<i32>(0), vec4<i32>(15)) - vec4<i32>(8);
+  }
+  return clamp(c, vec4<i32>(P.qmin), vec4<i32>(P.qmax));
+}
+
+// Four codes into their lanes of a packed word: lanes 0–3 of an 8-bit word, or, at 4 bits,
+// lanes 0–3 (half 0) or 4–7 (half 1).
+fn pack4(c: vec4<i32>, half: u32) -> u32 {
+  let mask = (1u << BITS) - 1u;
+  let u = vec4<u32>(c) & vec4<u32>(mask);
+  let shift = half * 4u * BITS;
+  return (u.x | (u.y << BITS) | (u.z << (2u * BITS)) | (u.w << (3u * BITS))) << shift;
+}
+
+// Flat index of the first non-finite lane of v (element `first` and on), or 0xffffffff.
+fn first_non_finite4(v: vec4<f32>, first: u32) -> u32 {
+  let nonfinite = (bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u);
+  let idx = select(vec4<u32>(0xffffffffu), vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), nonfinite);
+  return min(min(idx.x, idx.y), min(idx.z, idx.w));
+}

@@ -1,0 +1,74 @@
+// fused_blocks.wgsl — reduce, calibrate and quantize in one pass for per-group schemes whose
+// blocks are contiguous runs along the last axis (inner = 1): ggml's Q8_0 / Q4_0 among them.
+//
+// Bindings: P (uniform), input (the chunk's float32 values, whole blocks, as vec4), scales,
+//   zero_points (out, per parameter, written at param_base + block), packed (out: the chunk's
+//   words), first_bad (atomic: the lowest flat index of a NaN or ±Inf, else 0xffffffff).
+// Dispatch: one invocation per block of the chunk (P.param_count blocks from P.param_base),
+//   folded to 2-D.
+// Invariants: block and axis_len are multiples of the elements per word (4 or 8), so every block,
+//   the short last one of a row included, starts on a word and a vec4; the chunk holds whole blocks.
+// Speed: a block is at most a few hundred elements, so one invocation walks it twice — the second
+//   time from cache — with no workgroup memory and no barrier. It walks in order, which keeps
+//   ggml Q4_0's "first element of largest magnitude" exact.
+
+@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> scales: array<f32>;
+@group(0) @binding(3) var<storage, read_write> zero_points: array<i32>;
+@group(0) @binding(4) var<storage, read_write> packed: array<u32>;
+@group(0) @binding(5) var<storage, read_write> first_bad: atomic<u32>;
+
+override WG: u32 = 64;
+
+const BIG: f32 = 3.4028234663852886e38; // the largest float32: every finite value is within it
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = flat_id(gid);
+  if (t >= P.param_count) { return; }
+  let g = P.param_base + t;
+  let b = g % P.num_blocks;
+  let start = (g / P.num_blocks) * P.axis_len + b * P.block;
+  let len = min(P.block, P.axis_len - b * P.block);
+  let base = (start - P.chunk_start) / 4u;
+  let quads = len / 4u;
+  var mn = vec4<f32>(BIG);
+  var mx = vec4<f32>(-BIG);
+  var m = 0.0;
+  var amax = 0.0;
+  var bad = 0xffffffffu;
+  for (var k = 0u; k < quads; k = k + 1u) {
+    let v = input[base + k];
+    bad = min(bad, first_non_finite4(v, start + 4u * k));
+    let finite = (bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
+    mn = min(mn, select(vec4<f32>(BIG), v, finite));
+    mx = max(mx, select(vec4<f32>(-BIG), v, finite));
+    if (PROFILE == 2u && BITS == 4u) {
+      for (var c = 0u; c < 4u; c = c + 1u) {
+        if (finite[c] && amax < abs(v[c])) {
+          amax = abs(v[c]);
+          m = v[c];
+        }
+      }
+    }
+  }
+  if (bad != 0xffffffffu) { atomicMin(&first_bad, bad); }
+  let lo = min(min(mn.x, mn.y), min(mn.z, mn.w));
+  let hi = max(max(mx.x, mx.y), max(mx.z, mx.w));
+  // abs: max(-lo, hi) is never negative, but max(-0, 0) may be -0, and ggml's amax starts at +0.
+  if (!(PROFILE == 2u && BITS == 4u)) { amax = abs(max(-lo, hi)); }
+  let q = qparams_of(lo, hi, m, amax);
+  scales[g] = q.scale;
+  zero_points[g] = q.zp;
+  let word_base = (start - P.chunk_start) * BITS / 32u;
+  // An 8-bit word is one vec4, a 4-bit word two.
+  if (BITS == 8u) {
+    for (var k = 0u; k < quads; k = k + 1u) {
+      packed[word_base + k] = pack4(codes4(input[base + k], q), 0u);
+    }
+  } else {
+    for (var k = 0u; k < quads; k = k + 2u) {
+      packed[word_base + k / 2u] = pack4(codes4(input[base + k], q), 0u) | pack4(codes4(input[base + k + 1u], q), 1u);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// fused_rows.wgsl — reduce, calibrate and quantize in one dispatch for per-channel schemes whose
+// channels are contiguous rows (quantized axis first: [axis_len, inner] with outer = 1).
+//
+// Bindings: P (uniform), input (the chunk's float32 values, whole rows, as vec4), scales,
+//   zero_points (out, per parameter, written at param_base + row), packed (out: the chunk's
+//   words), first_bad (atomic: the lowest flat index of a NaN or ±Inf, else 0xffffffff).
+// Dispatch: one workgroup per row of the chunk (P.param_count rows from P.param_base), folded
+//   to 2-D over workgroups.
+// Invariants: inner is a multiple of the elements per word (4 or 8), so rows start on words and
+//   on vec4s; the chunk holds whole rows.
+// Speed: each invocation reduces a strided share of the row into registers (min and max are
+//   order-free, so no order is lost); one barrier publishes the partials, invocation 0 folds them
+//   and calibrates, a second barrier publishes the parameters, and the row — still in cache — is
+//   read again to quantize. Two barriers per row, none per element.
+
+@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> scales: array<f32>;
+@group(0) @binding(3) var<storage, read_write> zero_points: array<i32>;
+@group(0) @binding(4) var<storage, read_write> packed: array<u32>;
+@group(0) @binding(5) var<storage, read_write> first_bad: atomic<u32>;
+
+override WG: u32 = 64;
+
+const BIG: f32 = 3.4028234663852886e38; // the largest float32: every finite value is within it
+
+var<workgroup> part_min: array<f32, WG>;
+var<workgroup> part_max: array<f32, WG>;
+var<workgroup> part_bad: array<u32, WG>;
+var<workgroup> row_params: QParams;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x + wid.y * groups.x;
+  if (r >= P.param_count) { return; }
+  let quads = P.inner / 4u;
+  let base = r * quads;
+  let first = P.chunk_start + r * P.inner;
+  var mn = vec4<f32>(BIG);
+  var mx = vec4<f32>(-BIG);
+  var bad = 0xffffffffu;
+  for (var k = lid; k < quads; k = k + WG) {
+    let v = input[base + k];
+    let b = first_non_finite4(v, first + 4u * k);
+    bad = min(bad, b);
+    let finite = (bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
+    mn = min(mn, select(vec4<f32>(BIG), v, finite));
+    mx = max(mx, select(vec4<f32>(-BIG), v, finite));
+  }
+  part_min[lid] = min(min(mn.x, mn.y), min(mn.z, mn.w));
+  part_max[lid] = max(max(mx.x, mx.y), max(mx.z, mx.w));
+  part_bad[lid] = bad;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var lo = part_min[0];
+    var hi = part_max[0];
+    var first_bad_here = part_bad[0];
+    for (var t = 1u; t < WG; t = t + 1u) {
+      lo = min(lo, part_min[t]);
+      hi = max(hi, part_max[t]);
+      first_bad_here = min(first_bad_here, part_bad[t]);
+    }
+    if (first_bad_here != 0xffffffffu) { atomicMin(&first_bad, first_bad_here); }
+    let q = qparams_of(lo, hi, 0.0, abs(max(-lo, hi)));
+    row_params = q;
+    scales[P.param_base + r] = q.scale;
+    zero_points[P.param_base + r] = q.zp;
+  }
+  let q = workgroupUniformLoad(&row_params);
+  let per_word = 32u / BITS;
+  let words = P.inner / per_word;
+  let word_base = r * words;
+  for (var w = lid; w < words; w = w + WG) {
+    var word = 0u;
+    for (var h = 0u; h < per_word / 4u; h = h + 1u) {
+      word = word | pack4(codes4(input[base + w * (per_word / 4u) + h], q), h);
+    }
+    packed[word_base + w] = word;
+  }
+}
