@@ -112,7 +112,7 @@ function partName(name: string, part: string): string {
 interface Plan {
   outputs: OutputTensor[];
   /** Which part each output is, in output order. */
-  parts: ('packed' | 'scale' | 'zero_point' | 'shape')[];
+  parts: CompressedTensorsPart[];
   bits: 4 | 8;
   rows: number;
   cols: number;
@@ -219,6 +219,82 @@ function scaleBytes(scales: Float32Array, dtype: ScaleDtype): Uint8Array {
   return out;
 }
 
+/** What an entry of a compressed-tensors weight holds. */
+export type CompressedTensorsPart = 'packed' | 'scale' | 'zero_point' | 'shape';
+
+/**
+ * A quantized weight's compressed-tensors entries, made in pieces so that the weight need never
+ * be held whole: the small entries from the scales and zero points, the `_packed` entry from
+ * chunks of whole rows of codes, written in order.
+ */
+export interface CompressedTensorsEncoder {
+  /** As {@link compressedTensorsOutputs} gives them. */
+  outputs: OutputTensor[];
+  /** What each output holds, in the same order. */
+  parts: CompressedTensorsPart[];
+  /**
+   * The bytes of every entry but `packed`, from the whole weight's scales and zero points, which
+   * are checked against the scheme (a zero point the layout cannot store is an error).
+   */
+  paramEntries(params: Pick<QuantizedTensor, 'scales' | 'zeroPoints'>): Map<CompressedTensorsPart, Uint8Array>;
+  /** The `packed` entry's bytes for `codes`, whole rows from element `start` (a multiple of the row length). */
+  packRows(codes: Int8Array | Uint8Array, start: number): Uint8Array;
+}
+
+/**
+ * The encoder of weight `name` of `shape` quantized by `scheme`, with scales in `scaleDtype`.
+ * Throws as {@link checkCompressedTensorsScheme} does.
+ *
+ * @example
+ * const enc = compressedTensorsEncoder('fc.weight', [rows, cols], scheme, 'F32');
+ * await quantizeStream(source, [rows, cols], scheme, { alignElements: cols,
+ *   onParams: (p) => (entries = enc.paramEntries(p)),
+ *   onChunk: ({ start, codes }) => sink.write(enc.packRows(codes, start)) });
+ */
+export function compressedTensorsEncoder(name: string, shape: number[], scheme: QuantScheme, scaleDtype: ScaleDtype): CompressedTensorsEncoder {
+  const plan = makePlan(name, shape, scheme, scaleDtype);
+  const { rows, cols, bits, scaleCols } = plan;
+  const params = plan.outputs.find((_, i) => plan.parts[i] === 'scale')?.shape.reduce((n, d) => n * d, 1) ?? 0;
+  return {
+    outputs: plan.outputs,
+    parts: plan.parts,
+    paramEntries({ scales, zeroPoints }) {
+      if (scales.length !== params) fail(`scales has ${scales.length} entries but the scheme needs ${params}`, 'scales');
+      if (zeroPoints.length !== params) fail(`zeroPoints has ${zeroPoints.length} entries but the scheme needs ${params}`, 'zeroPoints');
+      const { qmin, qmax } = fullRange(scheme.dtype);
+      const at = zeroPoints.findIndex((z) => (scheme.symmetric ? z !== 0 : z < qmin || z > qmax));
+      if (at >= 0) {
+        fail(
+          scheme.symmetric
+            ? `zeroPoints[${at}] is ${zeroPoints[at]} in a symmetric scheme, whose zero points compressed-tensors omits`
+            : `zeroPoints[${at}] is ${zeroPoints[at]}, outside the ${scheme.dtype} range [${qmin}, ${qmax}]`,
+          'zeroPoints',
+        );
+      }
+      const shapeBytes = new Uint8Array(16);
+      const view = new DataView(shapeBytes.buffer);
+      view.setBigInt64(0, BigInt(rows), true);
+      view.setBigInt64(8, BigInt(cols), true);
+      const entries = new Map<CompressedTensorsPart, Uint8Array>([['scale', scaleBytes(scales, scaleDtype)], ['shape', shapeBytes]]);
+      if (plan.parts.includes('zero_point')) {
+        entries.set('zero_point', plan.zeroPointPacked
+          ? packColumns(zeroPoints, rows, scaleCols, bits)
+          : new Uint8Array(Int8Array.from(zeroPoints).buffer));
+      }
+      return entries;
+    },
+    packRows(codes, start) {
+      const whole = cols === 0
+        ? codes.length === 0
+        : Number.isSafeInteger(start) && start >= 0 && start % cols === 0 && codes.length % cols === 0 && start + codes.length <= rows * cols;
+      if (!whole) {
+        fail(`packs whole rows of ${cols} of the ${rows * cols} codes; got ${codes.length} codes from element ${start}`, 'codes');
+      }
+      return packRows(codes, cols === 0 ? 0 : codes.length / cols, cols, bits);
+    },
+  };
+}
+
 /**
  * The bytes of each entry of {@link compressedTensorsOutputs} for the quantized weight `q`, in the
  * same order. Scales are written in `scaleDtype` (F16 and BF16 rounded to nearest even); codes and
@@ -229,41 +305,11 @@ function scaleBytes(scales: Float32Array, dtype: ScaleDtype): Uint8Array {
  * const parts = compressedTensorsData('fc.weight', q, 'F16');
  */
 export function compressedTensorsData(name: string, q: QuantizedTensor, scaleDtype: ScaleDtype): Uint8Array[] {
-  const plan = makePlan(name, q.shape, q.scheme, scaleDtype);
-  const { rows, cols, bits, scaleCols } = plan;
-  const params = plan.outputs.find((_, i) => plan.parts[i] === 'scale')?.shape.reduce((n, d) => n * d, 1) ?? 0;
+  const encoder = compressedTensorsEncoder(name, q.shape, q.scheme, scaleDtype);
+  const [rows, cols] = q.shape as [number, number];
   if (q.codes.length !== rows * cols) fail(`codes has ${q.codes.length} entries but shape [${rows}, ${cols}] needs ${rows * cols}`, 'codes');
-  if (q.scales.length !== params) fail(`scales has ${q.scales.length} entries but the scheme needs ${params}`, 'scales');
-  if (q.zeroPoints.length !== params) fail(`zeroPoints has ${q.zeroPoints.length} entries but the scheme needs ${params}`, 'zeroPoints');
-  const { qmin, qmax } = fullRange(q.scheme.dtype);
-  const at = q.zeroPoints.findIndex((z) => (q.scheme.symmetric ? z !== 0 : z < qmin || z > qmax));
-  if (at >= 0) {
-    fail(
-      q.scheme.symmetric
-        ? `zeroPoints[${at}] is ${q.zeroPoints[at]} in a symmetric scheme, whose zero points compressed-tensors omits`
-        : `zeroPoints[${at}] is ${q.zeroPoints[at]}, outside the ${q.scheme.dtype} range [${qmin}, ${qmax}]`,
-      'zeroPoints',
-    );
-  }
-  return plan.parts.map((part) => {
-    switch (part) {
-      case 'packed':
-        return packRows(q.codes, rows, cols, bits);
-      case 'scale':
-        return scaleBytes(q.scales, scaleDtype);
-      case 'zero_point':
-        return plan.zeroPointPacked
-          ? packColumns(q.zeroPoints, rows, scaleCols, bits)
-          : new Uint8Array(Int8Array.from(q.zeroPoints).buffer);
-      case 'shape': {
-        const out = new Uint8Array(16);
-        const view = new DataView(out.buffer);
-        view.setBigInt64(0, BigInt(rows), true);
-        view.setBigInt64(8, BigInt(cols), true);
-        return out;
-      }
-    }
-  });
+  const entries = encoder.paramEntries(q);
+  return encoder.parts.map((part) => (part === 'packed' ? encoder.packRows(q.codes, 0) : entries.get(part) as Uint8Array));
 }
 
 /**

@@ -76,8 +76,8 @@ export const LLAMA_FTYPE = { ALL_F32: 0, MOSTLY_F16: 1, MOSTLY_Q4_0: 2, MOSTLY_Q
 
 const QK = 32;
 
-/** The number of 32-element blocks of a ggml-profile result, after checking it is one. */
-function ggmlBlocks(q: QuantizedTensor, dtype: QuantDType, format: string): number {
+/** Checks that `q` is a ggml-profile result of `dtype` with one scale per 32 codes. */
+function ggmlBlocks(q: QuantizedTensor, dtype: QuantDType, format: string): void {
   const { scheme, shape, codes, scales } = q;
   const last = shape.length - 1;
   const axis = scheme.axis ?? last;
@@ -96,7 +96,6 @@ function ggmlBlocks(q: QuantizedTensor, dtype: QuantDType, format: string): numb
       { field: 'scales' },
     );
   }
-  return scales.length;
 }
 
 /**
@@ -107,13 +106,28 @@ function ggmlBlocks(q: QuantizedTensor, dtype: QuantDType, format: string): numb
  * const bytes = encodeQ8_0(await quantize(x, [rows, cols], { dtype: 'int8', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' }));
  */
 export function encodeQ8_0(q: QuantizedTensor): Uint8Array {
-  const blocks = ggmlBlocks(q, 'int8', 'Q8_0');
+  ggmlBlocks(q, 'int8', 'Q8_0');
+  return encodeQ8_0Chunk(q.codes, 0, q.scales);
+}
+
+/**
+ * The Q8_0 blocks of one chunk of a ggml-profile int8 result: `codes` are elements `start` …
+ * `start + codes.length − 1` of the tensor (whole blocks: both multiples of 32) and `scales` are
+ * the whole tensor's. The chunks' bytes, written in order, are {@link encodeQ8_0}'s.
+ *
+ * @example
+ * await quantizeStream(source, [rows, cols], q8, { alignElements: cols, onParams: (p) => (params = p),
+ *   onChunk: ({ start, codes }) => sink.write(encodeQ8_0Chunk(codes, start, params.scales)) });
+ */
+export function encodeQ8_0Chunk(codes: Int8Array | Uint8Array, start: number, scales: Float32Array): Uint8Array {
+  const first = chunkBlocks(codes, start, scales, 'Q8_0');
+  const blocks = codes.length / QK;
   const out = new Uint8Array(blocks * (2 + QK));
   const view = new DataView(out.buffer);
   for (let b = 0; b < blocks; b++) {
     const at = b * (2 + QK);
-    view.setUint16(at, f32ToF16Bits(q.scales[b] as number), true);
-    for (let j = 0; j < QK; j++) out[at + 2 + j] = (q.codes[b * QK + j] as number) & 0xff;
+    view.setUint16(at, f32ToF16Bits(scales[first + b] as number), true);
+    for (let j = 0; j < QK; j++) out[at + 2 + j] = (codes[b * QK + j] as number) & 0xff;
   }
   return out;
 }
@@ -127,24 +141,55 @@ export function encodeQ8_0(q: QuantizedTensor): Uint8Array {
  * const bytes = encodeQ4_0(await quantize(x, [rows, cols], { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' }));
  */
 export function encodeQ4_0(q: QuantizedTensor): Uint8Array {
-  const blocks = ggmlBlocks(q, 'int4', 'Q4_0');
+  ggmlBlocks(q, 'int4', 'Q4_0');
+  return encodeQ4_0Chunk(q.codes, 0, q.scales);
+}
+
+/**
+ * The Q4_0 blocks of one chunk of a ggml-profile int4 result, as {@link encodeQ8_0Chunk} takes
+ * them: whole blocks from element `start`, with the whole tensor's scales.
+ *
+ * @example
+ * const bytes = encodeQ4_0Chunk(chunk.codes, chunk.start, params.scales);
+ */
+export function encodeQ4_0Chunk(codes: Int8Array | Uint8Array, start: number, scales: Float32Array): Uint8Array {
+  const first = chunkBlocks(codes, start, scales, 'Q4_0');
+  const blocks = codes.length / QK;
   const out = new Uint8Array(blocks * (2 + QK / 2));
   const view = new DataView(out.buffer);
   for (let b = 0; b < blocks; b++) {
     const at = b * (2 + QK / 2);
-    view.setUint16(at, f32ToF16Bits(q.scales[b] as number), true);
+    view.setUint16(at, f32ToF16Bits(scales[first + b] as number), true);
     for (let j = 0; j < QK / 2; j++) {
-      const lo = (q.codes[b * QK + j] as number) + 8;
-      const hi = (q.codes[b * QK + j + QK / 2] as number) + 8;
+      const lo = (codes[b * QK + j] as number) + 8;
+      const hi = (codes[b * QK + j + QK / 2] as number) + 8;
       if (lo < 0 || lo > 15 || hi < 0 || hi > 15) {
-        throw new QuantizationError(`Q4_0 codes must lie in [-8, 7]; block ${b} holds ${lo - 8} or ${hi - 8}`, {
-          field: 'codes', index: b * QK + j,
+        throw new QuantizationError(`Q4_0 codes must lie in [-8, 7]; block ${first + b} holds ${lo - 8} or ${hi - 8}`, {
+          field: 'codes', index: start + b * QK + j,
         });
       }
       out[at + 2 + j] = lo | (hi << 4);
     }
   }
   return out;
+}
+
+/** The first block of a chunk of whole blocks, after checking that `scales` has a scale for each. */
+function chunkBlocks(codes: Int8Array | Uint8Array, start: number, scales: Float32Array, format: string): number {
+  if (!Number.isSafeInteger(start) || start < 0 || start % QK !== 0 || codes.length % QK !== 0) {
+    throw new QuantizationError(
+      `${format} encodes whole blocks of ${QK}: a chunk of ${codes.length} codes from element ${start} does not hold them`,
+      { field: 'start' },
+    );
+  }
+  const first = start / QK;
+  if (first + codes.length / QK > scales.length) {
+    throw new QuantizationError(
+      `${format} needs a scale per block: blocks ${first}..${first + codes.length / QK} but ${scales.length} scales`,
+      { field: 'scales' },
+    );
+  }
+  return first;
 }
 
 /**

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { quantize } from '../../src/api.js';
 import { QuantizationError } from '../../src/errors.js';
 import {
-  checkCompressedTensorsScheme, compressedTensorsData, compressedTensorsFormat, compressedTensorsOutputs, f32ToBf16Bits,
-  quantizationConfig,
+  checkCompressedTensorsScheme, compressedTensorsData, compressedTensorsEncoder, compressedTensorsFormat,
+  compressedTensorsOutputs, f32ToBf16Bits, quantizationConfig,
 } from '../../src/formats/compressed-tensors.js';
 import { bytesSource, memorySink } from '../../src/formats/io.js';
 import { readSafetensors, readSafetensorsF32, writeSafetensors } from '../../src/formats/safetensors.js';
@@ -355,5 +355,56 @@ describe('a quantized layer written and read back', () => {
     const shape = await read('shape');
     expect([shape.view.getBigInt64(0, true), shape.view.getBigInt64(8, true)]).toEqual([BigInt(rows), BigInt(cols)]);
     expect(out.metadata).toEqual({ format: 'pt' });
+  });
+});
+
+describe('compressedTensorsEncoder: entries from the parameters, packed words a chunk of rows at a time', () => {
+  it('int4 rows of 10 packed one row, then two rows at a time: the hand-computed words', () => {
+    const scheme: QuantScheme = { ...INT4_G128, blockSize: 5 };
+    const enc = compressedTensorsEncoder('a.weight', [3, 10], scheme, 'F32');
+    const row = [0, 1, 2, 3, 4, 5, 6, 7, -8, -1];
+    const rev = [...row].reverse();
+    expect(Array.from(enc.packRows(Int8Array.from(row), 0))).toEqual(le32(0xfedcba98, 0x70));
+    expect(Array.from(enc.packRows(Int8Array.from([...rev, ...row]), 10))).toEqual(le32(0xabcdef07, 0x89, 0xfedcba98, 0x70));
+    expect(enc.parts).toEqual(compressedTensorsOutputs('a.weight', [3, 10], scheme, 'F32').map((o) => o.name.slice('a.weight_'.length)));
+  });
+
+  it('paramEntries: scales, zero points and shape as compressedTensorsData writes them, from hand-computed values', () => {
+    const scheme: QuantScheme = { dtype: 'int4', symmetric: false, granularity: 'channel', profile: 'pytorch' };
+    const enc = compressedTensorsEncoder('a.weight', [3, 8], scheme, 'F16');
+    const entries = enc.paramEntries({ scales: Float32Array.from([1, 2, 1 / 3]), zeroPoints: Int32Array.from([-1, 0, 5]) });
+    expect(Array.from(entries.get('zero_point') ?? [])).toEqual(le32(0xd87));
+    expect(Array.from(entries.get('scale') ?? [])).toEqual([0x00, 0x3c, 0x00, 0x40, 0x55, 0x35]);
+    expect(Array.from(entries.get('shape') ?? [])).toEqual(le64(3, 8));
+    expect(entries.has('packed')).toBe(false);
+  });
+
+  it('refuses chunks that are not whole rows, and parameters the layout cannot hold', () => {
+    const enc = compressedTensorsEncoder('a.weight', [4, 6], INT8_CHANNEL, 'F32');
+    expect(quantizationError(() => enc.packRows(new Int8Array(6), 3)).message).toMatch(/whole rows of 6 of the 24 codes; got 6 codes from element 3/);
+    expect(quantizationError(() => enc.packRows(new Int8Array(8), 0)).field).toBe('codes');
+    expect(quantizationError(() => enc.packRows(new Int8Array(12), 18)).field).toBe('codes');
+    expect(quantizationError(() => enc.paramEntries({ scales: new Float32Array(3), zeroPoints: new Int32Array(3) })).field).toBe('scales');
+    expect(quantizationError(() => enc.paramEntries({ scales: new Float32Array(4), zeroPoints: Int32Array.from([0, 0, 1, 0]) })).message)
+      .toMatch(/zeroPoints\[2\] is 1 in a symmetric scheme/);
+  });
+
+  it('on mnist fc1.weight, int4 asymmetric groups: chunks of whole rows give compressedTensorsData\'s bytes', async () => {
+    const file = await readSafetensors(bytesSource(new Uint8Array(readFileSync(new URL('../../models/mnist.safetensors', import.meta.url))), 'mnist.safetensors'));
+    const t = file.tensors.find((e) => e.name === 'fc1.weight') as (typeof file.tensors)[number];
+    const x = await readSafetensorsF32(file, t);
+    const scheme: QuantScheme = { ...INT4_G128_ASYM, blockSize: 32 };
+    const q = await quantize(x, t.shape, scheme);
+    const expected = compressedTensorsData(t.name, q, 'BF16');
+    const enc = compressedTensorsEncoder(t.name, t.shape, scheme, 'BF16');
+    const cols = t.shape[1] as number;
+    const chunks: number[] = [];
+    for (let start = 0; start < x.length; start += 5 * cols) {
+      chunks.push(...enc.packRows(q.codes.subarray(start, Math.min(x.length, start + 5 * cols)), start));
+    }
+    const entries = enc.paramEntries(q);
+    enc.parts.forEach((part, i) => {
+      expect([part, part === 'packed' ? chunks : Array.from(entries.get(part) ?? [])]).toEqual([part, Array.from(expected[i] ?? [])]);
+    });
   });
 });
