@@ -5,10 +5,10 @@
 import { f16BitsToF32 } from '../cpu/float.js';
 import { FormatError } from '../errors.js';
 import { GGML_TYPE, ggmlTypeInfo } from './ggml-blocks.js';
-import type { ByteSink, ByteSource } from './io.js';
+import { type ByteSink, type ByteSource, type TensorBytes, writeTensorBytes } from './io.js';
 
 export {
-  encodeF16, encodeQ4_0, encodeQ8_0, GGML_TYPE, ggmlTypeInfo, LLAMA_FTYPE,
+  encodeF16, encodeQ4_0, encodeQ4_0Chunk, encodeQ8_0, encodeQ8_0Chunk, GGML_TYPE, ggmlTypeInfo, LLAMA_FTYPE,
 } from './ggml-blocks.js';
 export type { GgmlTypeInfo, GgmlTypeName } from './ggml-blocks.js';
 
@@ -459,19 +459,33 @@ export async function readGguf(source: ByteSource, options: { maxHeaderBytes?: n
  * const x = await readGgufTensorF32(file, file.tensors[0]);
  */
 export async function readGgufTensorF32(file: GgufFile, tensor: GgufTensor): Promise<Float32Array> {
-  const bytes = await file.source.read(tensor.offset, tensor.byteLength);
+  return readGgufTensorF32Range(file, tensor, 0, tensor.shape.reduce((a, b) => a * b, 1));
+}
+
+/**
+ * Elements `start` … `start + length − 1` (row-major) of an F32 or F16 tensor as float32, widened
+ * as {@link readGgufTensorF32} widens them; only their bytes are read. A range outside the tensor,
+ * or another type, is a FormatError.
+ *
+ * @example
+ * const firstRow = await readGgufTensorF32Range(file, tensor, 0, tensor.shape.at(-1));
+ */
+export async function readGgufTensorF32Range(file: GgufFile, tensor: GgufTensor, start: number, length: number): Promise<Float32Array> {
+  const where = { file: file.source.name, tensor: tensor.name };
+  const size = tensor.ggmlType === GGML_TYPE.F32 ? 4 : tensor.ggmlType === GGML_TYPE.F16 ? 2 : 0;
+  if (size === 0) throw new FormatError(`is ${tensor.typeName}; only F32 and F16 tensors can be read as float32`, where);
+  const count = tensor.byteLength / size;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > count) {
+    throw new FormatError(`elements ${start}..${start + length} asked for, but the tensor has ${count}`, where);
+  }
+  const bytes = await file.source.read(tensor.offset + start * size, length * size);
   // GGUF is little-endian, like every host WebGPU runs on, so F32 bytes are already the values;
   // the copy gives them an aligned buffer of their own.
-  if (tensor.ggmlType === GGML_TYPE.F32) return new Float32Array(bytes.slice().buffer);
-  if (tensor.ggmlType === GGML_TYPE.F16) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const out = new Float32Array(bytes.byteLength / 2);
-    for (let i = 0; i < out.length; i++) out[i] = f16BitsToF32(view.getUint16(i * 2, true));
-    return out;
-  }
-  throw new FormatError(`is ${tensor.typeName}; only F32 and F16 tensors can be read as float32`, {
-    file: file.source.name, tensor: tensor.name,
-  });
+  if (size === 4) return new Float32Array(bytes.slice().buffer);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(length);
+  for (let i = 0; i < out.length; i++) out[i] = f16BitsToF32(view.getUint16(i * 2, true));
+  return out;
 }
 
 /** What to write for one input tensor: its bytes unchanged, or converted to a type. */
@@ -617,12 +631,15 @@ export function planGgufOutput(file: GgufFile, outputs: GgufOutputType[], fileTy
 
 /**
  * Writes a planned GGUF file to `sink`: the header, then each tensor's bytes from `produce(index)`
- * in order, with zero padding to the alignment. One tensor is in memory at a time.
+ * in order, with zero padding to the alignment. `produce` may give the bytes whole or in pieces
+ * ({@link TensorBytes}), each written as it comes, so that a tensor need not be in memory whole.
  *
  * @example
  * await writeGguf(sink, layout, async (i) => file.source.read(file.tensors[i].offset, file.tensors[i].byteLength));
  */
-export async function writeGguf(sink: ByteSink, layout: GgufLayout, produce: (index: number) => Promise<Uint8Array>): Promise<void> {
+export async function writeGguf(
+  sink: ByteSink, layout: GgufLayout, produce: (index: number) => TensorBytes | Promise<TensorBytes>,
+): Promise<void> {
   await sink.write(layout.header);
   let at = 0;
   const dataBytes = layout.totalBytes - layout.header.length;
@@ -630,11 +647,9 @@ export async function writeGguf(sink: ByteSink, layout: GgufLayout, produce: (in
     const where = { file: 'GGUF output', tensor: e.name };
     if (e.offset < at) throw new FormatError(`layout offset ${e.offset} overlaps the previous tensor`, { ...where, field: 'offset' });
     if (e.offset > at) await sink.write(new Uint8Array(e.offset - at));
-    const bytes = await produce(i);
-    if (bytes.byteLength !== e.byteLength) {
-      throw new FormatError(`produce gave ${bytes.byteLength} bytes but the layout has ${e.byteLength}`, { ...where, field: 'byteLength' });
-    }
-    await sink.write(bytes);
+    await writeTensorBytes(sink, await produce(i), e.byteLength, (produced) => new FormatError(
+      `produce gave ${produced} bytes but the layout has ${e.byteLength}`, { ...where, field: 'byteLength' },
+    ));
     at = e.offset + e.byteLength;
   }
   if (dataBytes > at) await sink.write(new Uint8Array(dataBytes - at));

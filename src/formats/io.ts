@@ -15,6 +15,34 @@ export interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
 }
 
+/**
+ * One tensor's bytes as a writer takes them: all at once, or in pieces (an array, a generator,
+ * an async generator) written as they come, so that a tensor need never be held whole.
+ */
+export type TensorBytes = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/**
+ * Writes a tensor's bytes to `sink` piece by piece, refusing them (through `fail`, given what was
+ * produced) as soon as they run past `expected` bytes, or at the end if they fall short; nothing
+ * past `expected` is ever written.
+ */
+export async function writeTensorBytes(
+  sink: ByteSink, bytes: TensorBytes, expected: number, fail: (produced: string) => Error,
+): Promise<void> {
+  if (ArrayBuffer.isView(bytes)) {
+    if (bytes.byteLength !== expected) throw fail(String(bytes.byteLength));
+    await sink.write(bytes);
+    return;
+  }
+  let written = 0;
+  for await (const piece of bytes) {
+    if (written + piece.byteLength > expected) throw fail(`at least ${written + piece.byteLength}`);
+    await sink.write(piece);
+    written += piece.byteLength;
+  }
+  if (written !== expected) throw fail(String(written));
+}
+
 /** A Blob (a browser File) as a ByteSource, read by `Blob.slice` ranges. */
 export function blobSource(blob: Blob, name = (blob as { name?: string }).name ?? 'blob'): ByteSource {
   return {

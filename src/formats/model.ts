@@ -1,8 +1,10 @@
 // One view of a model file, whichever format it is in.
 import { FormatError } from '../errors.js';
-import { type GgufFile, type GgufTensor, readGguf, readGgufTensorF32 } from './gguf.js';
+import { type GgufFile, type GgufTensor, readGguf, readGgufTensorF32, readGgufTensorF32Range } from './gguf.js';
 import type { ByteSource } from './io.js';
-import { readSafetensors, readSafetensorsF32, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
+import {
+  readSafetensors, readSafetensorsF32, readSafetensorsF32Range, type SafetensorsFile, type SafetensorsTensor,
+} from './safetensors.js';
 
 export type ModelFile = SafetensorsFile | GgufFile;
 
@@ -32,9 +34,29 @@ export function modelTensors(model: ModelFile): ModelTensor[] {
 
 /** A quantizable tensor's values as float32 (F16 and BF16 widened exactly). */
 export async function readTensorF32(model: ModelFile, name: string): Promise<Float32Array> {
-  const index = modelTensors(model).findIndex((t) => t.name === name);
-  if (index < 0) throw new FormatError('no such tensor', { file: model.source.name, tensor: name });
+  const index = tensorIndex(model, name);
   return model.format === 'safetensors'
     ? readSafetensorsF32(model, model.tensors[index] as SafetensorsTensor)
     : readGgufTensorF32(model, model.tensors[index] as GgufTensor);
+}
+
+/**
+ * Elements `start` … `start + length − 1` (row-major) of a quantizable tensor as float32, widened
+ * as {@link readTensorF32} does; only their bytes are read, so a tensor larger than memory can be
+ * taken in pieces.
+ *
+ * @example
+ * const row = await readTensorF32Range(model, 'lm_head.weight', 7 * cols, cols);
+ */
+export async function readTensorF32Range(model: ModelFile, name: string, start: number, length: number): Promise<Float32Array> {
+  const index = tensorIndex(model, name);
+  return model.format === 'safetensors'
+    ? readSafetensorsF32Range(model, model.tensors[index] as SafetensorsTensor, start, length)
+    : readGgufTensorF32Range(model, model.tensors[index] as GgufTensor, start, length);
+}
+
+function tensorIndex(model: ModelFile, name: string): number {
+  const index = model.tensors.findIndex((t) => t.name === name);
+  if (index < 0) throw new FormatError('no such tensor', { file: model.source.name, tensor: name });
+  return index;
 }

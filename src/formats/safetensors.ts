@@ -6,7 +6,7 @@
 // shape × dtype, and the last tensor ending exactly at the end of the file. Data is only ever read
 // by ranges, so a multi-GB file is never held whole.
 import { FormatError } from '../errors.js';
-import type { ByteSink, ByteSource } from './io.js';
+import { type ByteSink, type ByteSource, type TensorBytes, writeTensorBytes } from './io.js';
 
 /**
  * Bytes per element of every dtype the safetensors spec allows. The OCP microscaling types F4 and
@@ -297,20 +297,37 @@ function f16ToF32Table(): Uint32Array {
  * const w = await readSafetensorsF32(file, file.tensors[0]);
  */
 export async function readSafetensorsF32(file: SafetensorsFile, tensor: SafetensorsTensor): Promise<Float32Array> {
+  const size = SAFETENSORS_DTYPES[tensor.dtype] ?? 1;
+  return readSafetensorsF32Range(file, tensor, 0, tensor.byteLength / size);
+}
+
+/**
+ * Elements `start` … `start + length − 1` (row-major) of a quantizable tensor as float32, widened
+ * as {@link readSafetensorsF32} widens them; only their bytes are read. A range outside the
+ * tensor, or a dtype other than F32, F16 or BF16, is a FormatError.
+ *
+ * @example
+ * const firstRows = await readSafetensorsF32Range(file, tensor, 0, 4 * tensor.shape[1]);
+ */
+export async function readSafetensorsF32Range(
+  file: SafetensorsFile, tensor: SafetensorsTensor, start: number, length: number,
+): Promise<Float32Array> {
+  const where = { file: file.source.name, tensor: tensor.name };
   if (!QUANTIZABLE.has(tensor.dtype)) {
-    throw new FormatError(`is ${tensor.dtype}; only F32, F16 and BF16 can be read as float32`, {
-      file: file.source.name, tensor: tensor.name, field: 'dtype',
-    });
+    throw new FormatError(`is ${tensor.dtype}; only F32, F16 and BF16 can be read as float32`, { ...where, field: 'dtype' });
   }
   const size = SAFETENSORS_DTYPES[tensor.dtype] as number;
   const count = tensor.byteLength / size;
-  const out = new Float32Array(count);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > count) {
+    throw new FormatError(`elements ${start}..${start + length} asked for, but the tensor has ${count}`, where);
+  }
+  const out = new Float32Array(length);
   const bits = new Uint32Array(out.buffer);
   const table = tensor.dtype === 'F16' ? f16ToF32Table() : undefined;
   const chunkElements = Math.floor(READ_CHUNK_BYTES / size);
-  for (let first = 0; first < count; first += chunkElements) {
-    const n = Math.min(chunkElements, count - first);
-    const bytes = await file.source.read(tensor.offset + first * size, n * size);
+  for (let first = 0; first < length; first += chunkElements) {
+    const n = Math.min(chunkElements, length - first);
+    const bytes = await file.source.read(tensor.offset + (start + first) * size, n * size);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (size === 4) {
       for (let i = 0; i < n; i++) bits[first + i] = view.getUint32(i * 4, true);
@@ -383,8 +400,10 @@ export function safetensorsHeader(tensors: OutputTensor[], metadata?: Record<str
 
 /**
  * Writes a safetensors file to `sink`: the header first (every size is known up front), then the
- * bytes of each tensor in order, asking `produce(i)` for tensor `i` only when it is due, so one
- * tensor is in memory at a time. A produced buffer of the wrong length is a FormatError.
+ * bytes of each tensor in order, asking `produce(i)` for tensor `i` only when it is due. `produce`
+ * may give the bytes whole or in pieces ({@link TensorBytes}), each written as it comes, so that a
+ * tensor need not be in memory whole. Bytes that do not add up to the tensor's length are a
+ * FormatError naming the tensor.
  *
  * @example
  * const sink = memorySink();
@@ -395,17 +414,14 @@ export async function writeSafetensors(
   sink: ByteSink,
   tensors: OutputTensor[],
   metadata: Record<string, string> | undefined,
-  produce: (index: number) => Promise<Uint8Array>,
+  produce: (index: number) => TensorBytes | Promise<TensorBytes>,
 ): Promise<void> {
   await sink.write(safetensorsHeader(tensors, metadata));
   for (let i = 0; i < tensors.length; i++) {
     const t = tensors[i] as OutputTensor;
-    const bytes = await produce(i);
-    if (bytes.byteLength !== t.byteLength) {
-      throw new FormatError(`produced ${bytes.byteLength} bytes but the header promised ${t.byteLength}`, {
-        file: (sink as { name?: string }).name ?? 'safetensors output', tensor: t.name, field: 'byteLength',
-      });
-    }
-    await sink.write(bytes);
+    await writeTensorBytes(sink, await produce(i), t.byteLength, (produced) => new FormatError(
+      `produced ${produced} bytes but the header promised ${t.byteLength}`,
+      { file: (sink as { name?: string }).name ?? 'safetensors output', tensor: t.name, field: 'byteLength' },
+    ));
   }
 }

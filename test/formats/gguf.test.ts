@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { quantize } from '../../src/api.js';
 import { FormatError, QuantizationError } from '../../src/errors.js';
 import {
-  encodeF16, encodeQ4_0, encodeQ8_0, GGML_TYPE, type GgufFile, type GgufOutputType, GGUF_VALUE_TYPE, LLAMA_FTYPE,
-  planGgufOutput, readGguf, readGgufTensorF32, writeGguf,
+  encodeF16, encodeQ4_0, encodeQ4_0Chunk, encodeQ8_0, encodeQ8_0Chunk, GGML_TYPE, type GgufFile, type GgufLayout, type GgufOutputType,
+  GGUF_VALUE_TYPE, LLAMA_FTYPE, planGgufOutput, readGguf, readGgufTensorF32, readGgufTensorF32Range, writeGguf,
 } from '../../src/formats/gguf.js';
 import { type ByteSource, bytesSource, memorySink } from '../../src/formats/io.js';
 import { openFileSource } from '../../src/node/files.js';
@@ -726,3 +726,122 @@ describe('malformed GGUF files give a FormatError naming the file and the field 
     await expectFormatError(bytes, { field: 'deep' }, /nested more than 64 deep/);
   });
 });
+
+describe('a tensor at a time in pieces', () => {
+  /** Cuts `bytes` into pieces of the given sizes in turn (the last takes what is left). */
+  function* cut(bytes: Uint8Array, sizes: number[]): Generator<Uint8Array> {
+    let at = 0;
+    for (let i = 0; at < bytes.length; i++) {
+      const n = sizes[i % sizes.length] as number;
+      yield bytes.slice(at, at + n);
+      at += n;
+    }
+  }
+
+  it('Q8_0 and Q4_0 chunks of whole blocks, concatenated, equal llama.cpp\'s reference quantizers', async () => {
+    const file = await readGguf(bytesSource(FIXTURE, 'stories260K.gguf'));
+    const t = file.tensors.find((e) => e.name === 'blk.0.attn_q.weight') as GgufFile['tensors'][number];
+    const x = await readGgufTensorF32(file, t);
+    for (const [scheme, encode, reference] of [[Q8, encodeQ8_0Chunk, q8Reference], [Q4, encodeQ4_0Chunk, q4Reference]] as const) {
+      const q = await quantize(x, t.shape, scheme);
+      // Chunks of one block, of three, and of a row and a half, cutting rows and blocks apart.
+      for (const size of [32, 96, 96 + 32 * 3]) {
+        const pieces: Uint8Array[] = [];
+        for (let start = 0; start < x.length; start += size) {
+          pieces.push(encode(q.codes.subarray(start, Math.min(x.length, start + size)), start, q.scales));
+        }
+        const whole = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+        pieces.reduce((at, p) => (whole.set(p, at), at + p.length), 0);
+        expect({ scheme: scheme.dtype, size, diff: firstDiff(whole, reference(x)) }).toEqual({ scheme: scheme.dtype, size, diff: -1 });
+      }
+    }
+  });
+
+  it('chunk encoders refuse chunks that are not whole blocks, and too few scales', () => {
+    const codes = new Int8Array(64);
+    const scales = new Float32Array(2);
+    expect(() => encodeQ8_0Chunk(codes.subarray(0, 40), 0, scales)).toThrow(/whole blocks of 32/);
+    expect(() => encodeQ4_0Chunk(codes.subarray(0, 32), 16, scales)).toThrow(/whole blocks of 32/);
+    expect(() => encodeQ8_0Chunk(codes, 32, scales)).toThrow(/blocks 1..3 but 2 scales/);
+    // A Q4_0 code out of range is named by its flat index in the whole tensor, not the chunk.
+    const bad = new Int8Array(32);
+    bad[5] = 9;
+    let err: unknown;
+    try {
+      encodeQ4_0Chunk(bad, 64, new Float32Array(3));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(QuantizationError);
+    expect([(err as QuantizationError).index, (err as Error).message]).toEqual([69, expect.stringMatching(/block 2 holds/)]);
+  });
+
+  it('writeGguf takes tensors in pieces (generators, async generators, arrays) and writes the same file', async () => {
+    const file = await readGguf(bytesSource(FIXTURE, 'stories260K.gguf'));
+    const outputs = file.tensors.map((): GgufOutputType => 'keep');
+    const whole = await writeToBytes(file, outputs, LLAMA_FTYPE.ALL_F32, original(file));
+    const layout = planGgufOutput(file, outputs, LLAMA_FTYPE.ALL_F32);
+    const sink = memorySink();
+    await writeGguf(sink, layout, async (i) => {
+      const bytes = await original(file)(i);
+      if (i % 3 === 0) return cut(bytes, [7, 100, 1]);
+      if (i % 3 === 1) return [...cut(bytes, [64])];
+      return (async function* () {
+        yield* cut(bytes, [33]);
+      })();
+    });
+    expect(firstDiff(sink.bytes(), whole.bytes)).toBe(-1);
+  });
+
+  it('pieces that fall short of or run past the layout are a FormatError naming the tensor, and nothing past it is written', async () => {
+    const file = await readGguf(bytesSource(FIXTURE, 'stories260K.gguf'));
+    const layout = planGgufOutput(file, file.tensors.map(() => 'keep'), 0);
+    const first = layout.entries[0] as GgufLayout['entries'][number];
+    const short = await formatErrorOf(writeGguf(memorySink(), layout, () => [new Uint8Array(3), new Uint8Array(4)]));
+    expect([short.tensor, short.field, short.message]).toEqual([first.name, 'byteLength', expect.stringMatching(/produce gave 7 bytes but the layout has/)]);
+
+    const sink = memorySink();
+    let closed = false;
+    const long = await formatErrorOf(writeGguf(sink, layout, async function* () {
+      try {
+        yield new Uint8Array(first.byteLength - 1);
+        yield new Uint8Array(2);
+        yield new Uint8Array(5);
+      } finally {
+        closed = true;
+      }
+    }));
+    expect([long.tensor, long.message]).toEqual([first.name, expect.stringMatching(new RegExp(`produce gave at least ${first.byteLength + 1} bytes`))]);
+    expect(closed).toBe(true);
+    expect(sink.bytes().length).toBe(layout.header.length + first.byteLength - 1);
+  });
+
+  it('readGgufTensorF32Range reads only the range: F32 as stored, F16 widened exactly', async () => {
+    const source = countingSource(FIXTURE, 'stories260K.gguf');
+    const file = await readGguf(source);
+    const t = file.tensors.find((e) => e.name === 'blk.0.ffn_down.weight') as GgufFile['tensors'][number];
+    source.reads.length = 0;
+    const x = await readGgufTensorF32Range(file, t, 172 * 3 + 5, 400);
+    expect(source.reads).toEqual([[t.offset + (172 * 3 + 5) * 4, 1600]]);
+    expect(new Uint8Array(x.buffer)).toEqual(FIXTURE.slice(t.offset + (172 * 3 + 5) * 4, t.offset + (172 * 3 + 5 + 400) * 4));
+
+    // The same tensor written as F16: each range is the float16 rounding of the F32 values, widened back.
+    const f16 = file.tensors.map((e): GgufOutputType => (e === t ? 'F16' : 'keep'));
+    const { reread } = await writeToBytes(file, f16, LLAMA_FTYPE.MOSTLY_F16, async (i) =>
+      (i === file.tensors.indexOf(t) ? encodeF16(await readGgufTensorF32(file, t)) : original(file)(i)));
+    const h = reread.tensors.find((e) => e.name === t.name) as GgufFile['tensors'][number];
+    const all = await readGgufTensorF32(file, t);
+    for (const [start, length] of [[0, 1], [171, 2], [1000, 3000], [all.length - 7, 7]] as const) {
+      const got = await readGgufTensorF32Range(reread, h, start, length);
+      expect(Array.from(got)).toEqual(Array.from(all.subarray(start, start + length), (v) => halfValue(fp16(v))));
+    }
+    const err = await formatErrorOf(readGgufTensorF32Range(file, t, all.length - 1, 2));
+    expect([err.tensor, err.message]).toEqual([t.name, expect.stringMatching(/elements 11007..11009 asked for, but the tensor has 11008/)]);
+  });
+});
+
+async function formatErrorOf(promise: Promise<unknown>): Promise<FormatError> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(FormatError);
+  return err as FormatError;
+}

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/errors.js';
 import { type ByteSource, bytesSource, memorySink } from '../../src/formats/io.js';
 import {
-  type OutputTensor, readSafetensors, readSafetensorsF32, SAFETENSORS_DTYPES, safetensorsHeader, writeSafetensors,
+  type OutputTensor, readSafetensors, readSafetensorsF32, readSafetensorsF32Range, SAFETENSORS_DTYPES, safetensorsHeader,
+  writeSafetensors,
 } from '../../src/formats/safetensors.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../../models/${name}`, import.meta.url)));
@@ -289,5 +290,79 @@ describe('malformed files: each a FormatError naming the file and the tensor or 
     await expect(readSafetensors(bytesSource(valid))).resolves.toBeDefined();
     const file = await readSafetensors(bytesSource(fileOf({ z1: w(0, 0, 'F32', [0, 3]), a: w(0, 4), z2: w(4, 4, 'I8', [0]) }, 4)));
     expect(file.tensors.map((t) => t.name)).toEqual(['z1', 'a', 'z2']);
+  });
+});
+
+describe('a tensor at a time in pieces', () => {
+  const tensors: OutputTensor[] = [
+    { name: 'a', dtype: 'F32', shape: [3, 5], byteLength: 60 },
+    { name: 'empty', dtype: 'I8', shape: [0], byteLength: 0 },
+    { name: 'b', dtype: 'U8', shape: [17], byteLength: 17 },
+  ];
+  const data = tensors.map((t, i) => Uint8Array.from({ length: t.byteLength }, (_, j) => (j * 7 + i) & 255));
+
+  it('writes the same file whether produce gives bytes whole, as an array of pieces or as async generators', async () => {
+    const whole = memorySink();
+    await writeSafetensors(whole, tensors, { format: 'pt' }, async (i) => data[i] as Uint8Array);
+    const pieces = memorySink();
+    await writeSafetensors(pieces, tensors, { format: 'pt' }, (i) => {
+      const bytes = data[i] as Uint8Array;
+      if (i === 2) return [bytes.subarray(0, 1), bytes.subarray(1, 1), bytes.subarray(1)];
+      return (async function* () {
+        for (let at = 0; at < bytes.length; at += 8) yield bytes.slice(at, at + 8);
+      })();
+    });
+    expect(pieces.bytes()).toEqual(whole.bytes());
+    // Every piece went to the sink as it came: 8 pieces of a, none of empty, three of b.
+    expect(pieces.parts.length).toBe(1 + 8 + 3);
+  });
+
+  it('pieces that fall short or run past the header are a FormatError naming the tensor, and nothing past it is written', async () => {
+    const short = await formatError(writeSafetensors(memorySink(), tensors, undefined, (i) => [(data[i] as Uint8Array).subarray(1)]));
+    expect([short.tensor, short.field, short.message]).toEqual(['a', 'byteLength', expect.stringMatching(/produced 59 bytes but the header promised 60/)]);
+
+    const sink = memorySink();
+    const long = await formatError(writeSafetensors(sink, tensors, undefined, (i) => [data[i] as Uint8Array, new Uint8Array(1)]));
+    expect([long.tensor, long.message]).toEqual(['a', expect.stringMatching(/produced at least 61 bytes but the header promised 60/)]);
+    expect(sink.bytes().length).toBe(safetensorsHeader(tensors).length + 60);
+  });
+});
+
+describe('readSafetensorsF32Range: any range of elements, only its bytes read', () => {
+  /** IEEE 754 binary16 value of a non-NaN bit pattern. */
+  const halfValue = (h: number) => {
+    const sign = h >= 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 31;
+    const m = h & 1023;
+    return e === 31 ? sign * Infinity : e === 0 ? sign * (m / 1024) * 2 ** -14 : sign * (1 + m / 1024) * 2 ** (e - 15);
+  };
+  // Every non-NaN half pattern except the two infinities, as [256, 248]-ish rows.
+  const halves = Uint16Array.from({ length: 65536 }, (_, i) => i).filter((h) => ((h >> 10) & 31) !== 31);
+  const header = (dtype: string) => ({ t: { dtype, shape: [halves.length], data_offsets: [0, halves.length * 2] } });
+
+  it.each([[0, 1], [1, 1], [999, 3001], [halves.length - 5, 5], [7, 0]])('F16 and BF16 elements from %i, %i of them', async (start, length) => {
+    for (const dtype of ['F16', 'BF16']) {
+      const source = recording(fileOf(header(dtype), new Uint8Array(halves.buffer)), `${dtype}.safetensors`);
+      const file = await readSafetensors(source);
+      const t = file.tensors[0] as (typeof file.tensors)[number];
+      source.reads.length = 0;
+      const got = await readSafetensorsF32Range(file, t, start, length);
+      expect(source.reads).toEqual(length > 0 ? [[t.offset + start * 2, length * 2]] : []);
+      const expected = Array.from(halves.subarray(start, start + length), (h) =>
+        dtype === 'F16' ? halfValue(h) : new Float32Array(new Uint32Array([h << 16]).buffer)[0]);
+      expect(Array.from(got)).toEqual(expected);
+    }
+  });
+
+  it('F32 bit patterns as stored; a range outside the tensor or a non-float dtype is a FormatError naming the tensor', async () => {
+    const words = Uint32Array.from({ length: 100 }, (_, i) => (0x3f800000 + i * 12345) >>> 0);
+    const file = await readSafetensors(bytesSource(fileOf({ w: { dtype: 'F32', shape: [10, 10], data_offsets: [0, 400] } }, new Uint8Array(words.buffer)), 'w.safetensors'));
+    const t = file.tensors[0] as (typeof file.tensors)[number];
+    expect(Array.from(new Uint32Array((await readSafetensorsF32Range(file, t, 37, 21)).buffer))).toEqual(Array.from(words.subarray(37, 58)));
+    const out = await formatError(readSafetensorsF32Range(file, t, 90, 11));
+    expect([out.file, out.tensor, out.message]).toEqual(['w.safetensors', 'w', expect.stringMatching(/elements 90..101 asked for, but the tensor has 100/)]);
+    const ints = await readSafetensors(bytesSource(fileOf({ n: { dtype: 'I32', shape: [2], data_offsets: [0, 8] } }, 8)));
+    const bad = await formatError(readSafetensorsF32Range(ints, ints.tensors[0] as (typeof ints.tensors)[number], 0, 1));
+    expect([bad.tensor, bad.field]).toEqual(['n', 'dtype']);
   });
 });
