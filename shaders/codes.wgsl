@@ -52,9 +52,11 @@ fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
   if (PROFILE == 0u) {
     let t = launder4(v * q.inv);
     var r = round(t);
-    if (any(abs(t) >= vec4<f32>(1024.0)) || any(abs(t - floor(t) - vec4<f32>(0.5)) <= vec4<f32>(0.000244140625))) {
-      r = vec4<f32>(onnx_round(v.x, q.code_scale, q.inv), onnx_round(v.y, q.code_scale, q.inv),
-                    onnx_round(v.z, q.code_scale, q.inv), onnx_round(v.w, q.code_scale, q.inv));
+    let exact = (abs(t) >= vec4<f32>(1024.0)) | (abs(t - floor(t) - vec4<f32>(0.5)) <= vec4<f32>(0.000244140625));
+    if (any(exact)) {
+      for (var c = 0u; c < 4u; c = c + 1u) {
+        if (exact[c]) { r[c] = round(div_rn(v[c], q.code_scale)); }
+      }
     }
     c = to_int_sat4(r) + vec4<i32>(q.zp);
   } else if (PROFILE == 1u) {

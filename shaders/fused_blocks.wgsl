@@ -1,16 +1,19 @@
-// fused_blocks.wgsl — reduce, calibrate and quantize in one pass for per-group schemes whose
-// blocks are contiguous runs along the last axis (inner = 1): ggml's Q8_0 / Q4_0 among them.
+// fused_blocks.wgsl — reduce, calibrate and quantize in one pass, one invocation per parameter
+// whose elements are one contiguous run: a block along the last axis (per group with inner = 1:
+// ggml's Q8_0 / Q4_0 among them) or a whole row (per channel with the axis first, on adapters
+// that emulate a GPU on the CPU; fused_rows.wgsl spreads a row over a workgroup elsewhere).
 //
 // Bindings: P (uniform), input (the chunk's float32 values, whole blocks, as vec4), scales,
 //   zero_points (out, per parameter, written at param_base + block), packed (out: the chunk's
 //   words), first_bad (atomic: the lowest flat index of a NaN or ±Inf, else 0xffffffff).
-// Dispatch: one invocation per block of the chunk (P.param_count blocks from P.param_base),
-//   folded to 2-D.
-// Invariants: block and axis_len are multiples of the elements per word (4 or 8), so every block,
-//   the short last one of a row included, starts on a word and a vec4; the chunk holds whole blocks.
-// Speed: a block is at most a few hundred elements, so one invocation walks it twice — the second
-//   time from cache — with no workgroup memory and no barrier. It walks in order, which keeps
-//   ggml Q4_0's "first element of largest magnitude" exact.
+// Dispatch: one invocation per run of the chunk (P.param_count runs from P.param_base), folded
+//   to 2-D.
+// Invariants: block and axis_len (or inner, for rows) are multiples of the elements per word (4 or
+//   8), so every run, the short last block of a row included, starts on a word and a vec4; the
+//   chunk holds whole runs.
+// Speed: one invocation walks its run twice — the second time from cache — with no workgroup
+//   memory and no barrier. It walks in order, which keeps ggml Q4_0's "first element of largest
+//   magnitude" exact.
 
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> scales: array<f32>;
@@ -27,9 +30,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = flat_id(gid);
   if (t >= P.param_count) { return; }
   let g = P.param_base + t;
-  let b = g % P.num_blocks;
-  let start = (g / P.num_blocks) * P.axis_len + b * P.block;
-  let len = min(P.block, P.axis_len - b * P.block);
+  var start = g * P.inner;
+  var len = P.inner;
+  if (GRANULARITY == 2u) {
+    let b = g % P.num_blocks;
+    start = (g / P.num_blocks) * P.axis_len + b * P.block;
+    len = min(P.block, P.axis_len - b * P.block);
+  }
   let base = (start - P.chunk_start) / 4u;
   let quads = len / 4u;
   var mn = vec4<f32>(BIG);

@@ -22,6 +22,14 @@ export interface GpuOptions {
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   /**
+   * How the one-pass kernel for per-channel rows spreads a row: over a workgroup of invocations
+   * (`'workgroup'`, the default on hardware GPUs, where it keeps loads coalesced and the device
+   * occupied) or within one invocation (`'invocation'`, the default on adapters that emulate a GPU
+   * on the CPU, where a workgroup barrier is a costly switch between coroutines). Both give the
+   * same bits; the choice is for speed only.
+   */
+  rowKernel?: 'workgroup' | 'invocation';
+  /**
    * Largest chunk of the input bound at once, in bytes. Defaults to what the device allows
    * (maxStorageBufferBindingSize and maxBufferSize); set it lower to bound GPU memory.
    */
@@ -122,7 +130,9 @@ function membersPerParam(layout: Layout, numel: number): number {
  * runs over (whole rows or blocks, at most a chunk each); undefined where the layout needs the
  * general reduce → calibrate → quantize passes.
  */
-function fusedPlan(layout: Layout, numel: number, bits: number, maxElements: number): { kernel: 'fused_rows' | 'fused_blocks'; windows: Window[] } | undefined {
+function fusedPlan(
+  layout: Layout, numel: number, bits: number, maxElements: number, perRowWorkgroup: boolean,
+): { kernel: 'fused_rows' | 'fused_blocks'; windows: Window[] } | undefined {
   const perWord = 32 / bits;
   if (numel === 0) return undefined;
   if (layout.granularity === 'channel' && layout.outer === 1 && layout.inner % perWord === 0) {
@@ -133,7 +143,7 @@ function fusedPlan(layout: Layout, numel: number, bits: number, maxElements: num
       const n = Math.min(rows, layout.axisLen - r);
       wins.push({ start: r * layout.inner, len: n * layout.inner, paramBase: r, paramCount: n });
     }
-    return { kernel: 'fused_rows', windows: wins };
+    return { kernel: perRowWorkgroup ? 'fused_rows' : 'fused_blocks', windows: wins };
   }
   if (layout.granularity === 'group' && layout.inner === 1 && layout.blockSize % perWord === 0 && layout.axisLen % perWord === 0) {
     return { kernel: 'fused_blocks', windows: windows(layout, numel, maxElements) };
@@ -366,7 +376,8 @@ export async function quantizeOnGpu(
     const params = paramBuffers(s, layout.paramCount);
     const firstBad = s.storage('first non-finite index', 4);
     ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
-    const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), maxElements);
+    const rowKernel = options.rowKernel ?? (ctx.adapter.isFallback ? 'invocation' : 'workgroup');
+    const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), maxElements, rowKernel === 'workgroup');
     if (given) {
       ctx.device.queue.writeBuffer(params.scales, 0, given.scales);
       ctx.device.queue.writeBuffer(params.zeroPoints, 0, given.zeroPoints);

@@ -43,21 +43,22 @@ describe('non-finite input', () => {
   // 1000 elements in chunks of at most 256 (whole rows of 100 for the one-pass row kernel).
   // Each path finds them its own way: the one-pass row and block kernels while reducing, the
   // reduction for per-tensor and non-leading axes, the quantize kernel for caller-supplied scales.
-  const paths: [string, QuantScheme][] = [
-    ['rows (one pass)', scheme],
-    ['blocks along the last axis (one pass)', { ...scheme, granularity: 'group', blockSize: 20 }],
-    ['per tensor (reduce, calibrate, quantize)', { ...scheme, granularity: 'tensor' }],
-    ['channels along axis 1 (reduce, calibrate, quantize)', { ...scheme, axis: 1 }],
+  const paths: [string, QuantScheme, 'workgroup' | 'invocation'][] = [
+    ['rows (one pass, a workgroup per row)', scheme, 'workgroup'],
+    ['rows (one pass, an invocation per row)', scheme, 'invocation'],
+    ['blocks along the last axis (one pass)', { ...scheme, granularity: 'group', blockSize: 20 }, 'workgroup'],
+    ['per tensor (reduce, calibrate, quantize)', { ...scheme, granularity: 'tensor' }, 'workgroup'],
+    ['channels along axis 1 (reduce, calibrate, quantize)', { ...scheme, axis: 1 }, 'workgroup'],
   ];
-  it.each(paths.flatMap(([path, s]) => [
-    [path, s, 'the first element of a chunk', 200, NaN],
-    [path, s, 'the middle of a chunk', 300, Infinity],
-    [path, s, 'the last element of a chunk', 511, -Infinity],
-    [path, s, 'the last element of the tensor', 999, NaN],
-  ] as const))('%s: names the index at %s', async (_path, s, _where, index, value) => {
+  it.each(paths.flatMap(([path, s, rowKernel]) => [
+    [path, 'the first element of a chunk', s, rowKernel, 200, NaN],
+    [path, 'the middle of a chunk', s, rowKernel, 300, Infinity],
+    [path, 'the last element of a chunk', s, rowKernel, 511, -Infinity],
+    [path, 'the last element of the tensor', s, rowKernel, 999, NaN],
+  ] as const))('%s: names the index at %s', async (_path, _where, s, rowKernel, index, value) => {
     const x = randomNormal(1000, 7);
     x[index] = value;
-    const err = await quantize(x, [10, 100], s, { backend: 'webgpu', maxChunkBytes: 1024 }).catch((e: unknown) => e);
+    const err = await quantize(x, [10, 100], s, { backend: 'webgpu', maxChunkBytes: 1024, rowKernel }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QuantizationError);
     expect((err as QuantizationError).index).toBe(index);
     expect((err as Error).message).toContain(`${value} at flat index ${index} (coordinates [${Math.floor(index / 100)}, ${index % 100}])`);

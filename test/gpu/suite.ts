@@ -14,6 +14,8 @@ export interface GpuCase {
   data: DataKind;
   /** Forces chunking by binding at most this many bytes at once. */
   maxChunkBytes?: number;
+  /** Forces one of the two one-pass row kernels (each adapter kind has its own default). */
+  rowKernel?: 'workgroup' | 'invocation';
 }
 
 export interface CaseResult {
@@ -145,14 +147,14 @@ export function fusedCases(): GpuCase[] {
       for (const symmetric of [true, false]) {
         const tag = `${profile} ${dtype} ${symmetric ? 'sym' : 'asym'}`;
         const kind = data[d++ % data.length] as DataKind;
-        out.push({ name: `rows ${tag} ${kind}`, shape: [24, 5, 48], scheme: { dtype, symmetric, profile, granularity: 'channel' }, data: kind });
+        for (const rowKernel of ['workgroup', 'invocation'] as const) {
+          const scheme: QuantScheme = { dtype, symmetric, profile, granularity: 'channel' };
+          out.push({ name: `rows (per ${rowKernel}) ${tag} ${kind}`, shape: [24, 5, 48], scheme, data: kind, rowKernel });
+          out.push({ name: `rows (per ${rowKernel}) in chunks ${tag}`, shape: [37, 320], maxChunkBytes: 4096, scheme, data: 'outliers', rowKernel });
+        }
         out.push({
           name: `blocks of 64 (short last) ${tag} ${kind}`, shape: [6, 200],
           scheme: { dtype, symmetric, profile, granularity: 'group', blockSize: 64 }, data: kind,
-        });
-        out.push({
-          name: `rows in chunks ${tag}`, shape: [37, 320], maxChunkBytes: 4096,
-          scheme: { dtype, symmetric, profile, granularity: 'channel' }, data: 'outliers',
         });
         out.push({
           name: `blocks of 8 in chunks ${tag}`, shape: [9, 200], maxChunkBytes: 512,
@@ -196,6 +198,7 @@ export async function runCase(c: GpuCase, seed: number, extra: QuantOptions = {}
   const x = makeData(c.data, c.shape, seed);
   const gpuOptions: QuantOptions = { ...extra, backend: 'webgpu', metrics: true };
   if (c.maxChunkBytes !== undefined) gpuOptions.maxChunkBytes = c.maxChunkBytes;
+  if (c.rowKernel !== undefined) gpuOptions.rowKernel = c.rowKernel;
   const gpu = await quantize(x, c.shape, c.scheme, gpuOptions);
   const cpu = await quantize(x, c.shape, c.scheme, { backend: 'cpu', metrics: true });
   const report = compareQuantized(gpu, cpu, { input: x });
