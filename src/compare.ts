@@ -64,7 +64,8 @@ function fmt(v: number): string {
   return Object.is(v, -0) ? '-0' : String(v);
 }
 
-function describe(report: Omit<ComparisonReport, 'summary'>): string {
+/** The summary of a comparison: the counts, then the first parameter and code mismatches. */
+export function describeComparison(report: Omit<ComparisonReport, 'summary'>): string {
   if (report.problems.length > 0) return `not comparable: ${report.problems.join('; ')}`;
   if (report.equal) return 'bit-identical: codes, packed words, scales and zero points all equal';
   const lines = [
@@ -113,7 +114,7 @@ export function compareQuantized(
   };
   if (problems.length > 0) {
     const report = { ...base, equal: false };
-    return { ...report, summary: describe(report) };
+    return { ...report, summary: describeComparison(report) };
   }
 
   const layout = layoutOf(a);
@@ -152,5 +153,5 @@ export function compareQuantized(
   }
   const equal = base.mismatchCount === 0 && base.paramMismatchCount === 0 && base.packedMismatchCount === 0;
   const report = { ...base, equal };
-  return { ...report, summary: describe(report) };
+  return { ...report, summary: describeComparison(report) };
 }

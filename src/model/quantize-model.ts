@@ -1,22 +1,25 @@
-// A whole model file in, a quantized model file out, tensor by tensor: only one tensor's values
-// are in memory at a time, and the output header is written first since every size is known.
-import { compareQuantized } from '../compare.js';
-import { quantize } from '../api.js';
+// A whole model file in, a quantized model file out, tensor by tensor and each tensor chunk by
+// chunk: a tensor is read by ranges, quantized and written in pieces, so memory stays bounded
+// whatever its size. The output header is written first, since every size is known.
 import { FormatError, QuantizationError } from '../errors.js';
 import {
-  compressedTensorsData, compressedTensorsOutputs, checkCompressedTensorsScheme, quantizationConfig,
+  checkCompressedTensorsScheme, compressedTensorsEncoder, compressedTensorsOutputs, type CompressedTensorsPart,
+  quantizationConfig,
 } from '../formats/compressed-tensors.js';
 import {
-  encodeF16, encodeQ4_0, encodeQ8_0, type GgufFile, type GgufOutputType, LLAMA_FTYPE, planGgufOutput, writeGguf,
+  encodeF16, encodeQ4_0Chunk, encodeQ8_0Chunk, type GgufFile, type GgufOutputType, LLAMA_FTYPE, planGgufOutput, writeGguf,
 } from '../formats/gguf.js';
-import type { ByteSink } from '../formats/io.js';
-import { type ModelFile, type ModelTensor, modelTensors, readTensorF32 } from '../formats/model.js';
+import type { ByteSink, TensorBytes } from '../formats/io.js';
+import { type ModelFile, type ModelTensor, modelTensors, readTensorF32Range } from '../formats/model.js';
 import { type OutputTensor, type SafetensorsFile, safetensorsHeader, writeSafetensors } from '../formats/safetensors.js';
 import { GGML_BLOCK, resolveScheme } from '../layout.js';
-import type { QuantOptions, QuantScheme, QuantizedTensor } from '../types.js';
+import { type QuantizedChunk, quantizeStream, type StreamOptions } from '../stream.js';
+import type { QuantScheme } from '../types.js';
 import type { AdapterFacts } from '../webgpu/device.js';
 import { passThroughReason, type TensorPolicy } from './policy.js';
-import { clippedCount, type ModelReport, type TensorReport, worstChannels } from './report.js';
+import { type Params, pullStream } from './pull.js';
+import { clippedCounter, type ModelReport, type TensorReport, worstChannels } from './report.js';
+import { StreamComparison } from './verify.js';
 
 export type OutputFormat = 'safetensors' | 'gguf';
 
@@ -44,7 +47,15 @@ export interface QuantizeModelOptions extends TensorPolicy {
   /** Names the files in the report. */
   inputPath?: string;
   outputPath?: string;
+  /**
+   * Elements of a tensor in memory at a time (default 4 Mi): a tensor is read, quantized and
+   * written in chunks of at most this many (rounded down to whole rows, and at least one row), and
+   * a tensor that passes through is copied in pieces of this many × 4 bytes.
+   */
+  chunkElements?: number;
 }
+
+const DEFAULT_CHUNK_ELEMENTS = 4 * 1024 * 1024;
 
 interface Job {
   tensor: ModelTensor;
@@ -114,81 +125,211 @@ function checkFormats(model: ModelFile, format: OutputFormat, scheme: QuantSchem
   }
 }
 
-interface Quantized {
-  q: QuantizedTensor;
-  report: Pick<TensorReport, 'mse' | 'maxAbsError' | 'sqnrDb' | 'clipped' | 'worstChannels' | 'verify'>;
+/** How one tensor's output is made: its entries' bytes, whole or in pieces, then its report. */
+interface TensorWork {
+  /** The output's type, as the report names it. */
+  output: string;
+  /** The bytes of the tensor's output entry `part`; entries are asked for in order. */
+  entry(part: number): Promise<TensorBytes>;
+  /** Once every entry is written: the report's quality fields, and the adapter that ran. */
+  finish(): Promise<{ fields: Partial<TensorReport>; adapter?: AdapterFacts }>;
+  /** Stops whatever still runs, when the output is abandoned part way. */
+  close(): Promise<void>;
 }
 
-async function quantizeTensor(model: ModelFile, job: Job, scheme: QuantScheme, options: QuantizeModelOptions): Promise<Quantized> {
-  const { tensor } = job;
-  const x = await readTensorF32(model, tensor.name);
-  const run: QuantOptions = { backend: options.backend, metrics: true };
-  if (options.device) run.device = options.device;
-  if (options.signal) run.signal = options.signal;
-  const q = await quantize(x, tensor.shape, scheme, run).catch((err: unknown) => {
-    if (err instanceof QuantizationError) {
-      throw new FormatError(err.message, { file: model.source.name, tensor: tensor.name });
-    }
-    throw err;
-  });
-  const m = q.metrics;
-  const report: Quantized['report'] = { clipped: clippedCount(x, q) };
-  if (m) Object.assign(report, { mse: m.mse, maxAbsError: m.maxAbsError, sqnrDb: m.sqnrDb, worstChannels: worstChannels(m) });
-  if (options.verify) {
-    const cpu = await quantize(x, tensor.shape, scheme, { backend: 'cpu' });
-    const cmp = compareQuantized(q, cpu, { input: x });
-    report.verify = { equal: cmp.equal, mismatches: cmp.mismatchCount + cmp.paramMismatchCount, summary: cmp.summary };
+/** Work that needs no quantization: `bytes` make the tensor's only entry. */
+function keptWork(output: string, bytes: () => AsyncIterable<Uint8Array>): TensorWork {
+  return { output, entry: async () => bytes(), finish: async () => ({ fields: {} }), close: async () => {} };
+}
+
+/** A tensor's bytes copied from the input in pieces, never whole. */
+async function* copied(model: ModelFile, tensor: ModelTensor, pieceBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < tensor.byteLength; at += pieceBytes) {
+    signal?.throwIfAborted();
+    yield await model.source.read(tensor.offset + at, Math.min(pieceBytes, tensor.byteLength - at));
   }
-  return { q, report };
+}
+
+/** A tensor's values as float16, read and converted a chunk at a time. */
+async function* asF16(model: ModelFile, tensor: ModelTensor, chunkElements: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const numel = tensor.shape.reduce((a, b) => a * b, 1);
+  for (let start = 0; start < numel; start += chunkElements) {
+    signal?.throwIfAborted();
+    yield encodeF16(await readTensorF32Range(model, tensor.name, start, Math.min(chunkElements, numel - start)));
+  }
+}
+
+/** How a format stores a quantized tensor: entries made from its parameters, and one from its codes. */
+interface Encoding {
+  /** Entry `part`'s bytes, made from the parameters, or 'codes' for the entry made chunk by chunk. */
+  entry(part: number, params: Params): Uint8Array | 'codes';
+  /** The codes entry's bytes for one chunk of whole rows. */
+  encode(chunk: QuantizedChunk, params: Params): Uint8Array;
+}
+
+function ggufEncoding(q8: boolean): Encoding {
+  const encode = q8 ? encodeQ8_0Chunk : encodeQ4_0Chunk;
+  return { entry: () => 'codes', encode: ({ codes, start }, { scales }) => encode(codes, start, scales) };
+}
+
+function compressedTensorsEncoding(tensor: ModelTensor, scheme: QuantScheme): Encoding {
+  const encoder = compressedTensorsEncoder(tensor.name, tensor.shape, scheme, tensor.dtype as 'F32' | 'F16' | 'BF16');
+  let made: { params: Params; entries: Map<CompressedTensorsPart, Uint8Array> } | undefined;
+  return {
+    entry(part, params) {
+      const what = encoder.parts[part] as CompressedTensorsPart;
+      if (what === 'packed') return 'codes';
+      if (made?.params !== params) made = { params, entries: encoder.paramEntries(params) };
+      return made.entries.get(what) as Uint8Array;
+    },
+    encode: ({ codes, start }) => encoder.packRows(codes, start),
+  };
 }
 
 /**
+ * A tensor quantized as a stream: its values read from the model by ranges a chunk at a time,
+ * its codes encoded and handed to the writer chunk by chunk, the clipped count summed and (with
+ * `verify`) each chunk compared with a CPU reference streamed alongside.
+ */
+function quantizedWork(
+  model: ModelFile, tensor: ModelTensor, scheme: QuantScheme, encoding: Encoding, output: string,
+  options: QuantizeModelOptions, chunkElements: number,
+): TensorWork {
+  const where = { file: model.source.name, tensor: tensor.name };
+  const source = { read: (start: number, length: number) => readTensorF32Range(model, tensor.name, start, length) };
+  const stream = (extra: Pick<StreamOptions, 'backend' | 'device' | 'metrics'>) => pullStream((hooks) =>
+    quantizeStream(source, tensor.shape, scheme, {
+      // Whole rows per chunk: the compressed-tensors packer works on rows (and Q8_0 / Q4_0 blocks lie within them).
+      chunkElements, alignElements: Math.max(1, tensor.shape.at(-1) ?? 1), ...extra, ...hooks,
+    }).catch((err: unknown) => {
+      throw err instanceof QuantizationError ? new FormatError(err.message, where) : err;
+    }), options.signal);
+  const run = stream({ backend: options.backend, metrics: true, ...(options.device ? { device: options.device } : {}) });
+  const reference = options.verify ? stream({ backend: 'cpu' }) : undefined;
+  const resolved = resolveScheme(tensor.shape, scheme).scheme;
+  const comparison = reference && new StreamComparison(tensor.shape, resolved, reference);
+  let clipped = 0;
+  let ready: Promise<{ params: Params; count: (x: Float32Array, start: number) => number }> | undefined;
+  const prepare = () => (ready ??= (async () => {
+    const params = await run.params;
+    await comparison?.params(params);
+    return { params, count: clippedCounter(tensor.shape, resolved, params) };
+  })());
+  async function* codes(params: Params, count: (x: Float32Array, start: number) => number): AsyncGenerator<Uint8Array> {
+    for (let chunk = await run.next(); chunk; chunk = await run.next()) {
+      clipped += count(chunk.values, chunk.start);
+      await comparison?.chunk(chunk);
+      yield encoding.encode(chunk, params);
+    }
+  }
+  return {
+    output,
+    async entry(part) {
+      const { params, count } = await prepare();
+      const bytes = encoding.entry(part, params);
+      return bytes === 'codes' ? codes(params, count) : bytes;
+    },
+    async finish() {
+      const r = await run.result;
+      const fields: Partial<TensorReport> = { clipped };
+      const m = r.metrics;
+      if (m) Object.assign(fields, { mse: m.mse, maxAbsError: m.maxAbsError, sqnrDb: m.sqnrDb, worstChannels: worstChannels(m) });
+      if (comparison) {
+        const cmp = await comparison.report();
+        fields.verify = { equal: cmp.equal, mismatches: cmp.mismatchCount + cmp.paramMismatchCount, summary: cmp.summary };
+      }
+      return { fields, ...(r.adapter ? { adapter: r.adapter } : {}) };
+    },
+    async close() {
+      await Promise.all([run.close(), reference?.close()]);
+    },
+  };
+}
+
+/** `bytes` in pieces, then `after` once the last piece has been taken. */
+async function* followedBy(bytes: TensorBytes, after: () => Promise<void>): AsyncGenerator<Uint8Array> {
+  if (ArrayBuffer.isView(bytes)) yield bytes;
+  else yield* bytes;
+  await after();
+}
+
+/** What a format's writer needs to quantize a tensor: how it names the output and encodes it. */
+interface QuantizedOutput {
+  output: string;
+  encoding: () => Encoding;
+}
+
+/**
+ * The bytes of entry `part` of tensor `index`'s `parts` output entries: the tensor's work starts
+ * with its first entry and its report is recorded once its last entry has been written.
+ */
+type Produce = (index: number, part: number, parts: number, quantized: QuantizedOutput) => Promise<TensorBytes>;
+
+/**
  * Quantizes every tensor the policy selects and writes the model to `sink`: safetensors in the
- * compressed-tensors layout, or GGUF with Q8_0 / Q4_0 tensors. Returns the quality report.
+ * compressed-tensors layout, or GGUF with Q8_0 / Q4_0 tensors. Tensors are read, quantized and
+ * written a chunk at a time (`chunkElements`), so memory stays bounded whatever their size.
+ * Returns the quality report.
  */
 export async function quantizeModel(model: ModelFile, sink: ByteSink, options: QuantizeModelOptions): Promise<ModelReport> {
   const started = performance.now();
   const format = options.format ?? model.format;
   checkFormats(model, format, options.scheme);
+  const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
+  if (!Number.isSafeInteger(chunkElements) || chunkElements < 1) {
+    throw new QuantizationError(`options.chunkElements must be a positive integer; got ${String(chunkElements)}`, {
+      field: 'options.chunkElements',
+    });
+  }
   const jobs = plan(model, options, format);
   const totalBytes = jobs.reduce((n, j) => n + j.tensor.byteLength, 0);
   const reports: TensorReport[] = [];
   let adapter: AdapterFacts | undefined;
   let doneBytes = 0;
+  // Assigned in the writers' callbacks; the cast keeps TypeScript from narrowing it to undefined.
+  let current = undefined as { work: TensorWork; started: number } | undefined;
 
-  const produceFor: Produce = async (index, label, encode) => {
-    const job = jobs[index] as Job;
-    options.signal?.throwIfAborted();
-    options.onProgress?.({ phase: 'start', tensorIndex: index, tensorCount: jobs.length, tensorName: job.tensor.name, doneBytes, totalBytes });
-    const t0 = performance.now();
-    const base = {
-      name: job.tensor.name, shape: job.tensor.shape, dtype: job.tensor.dtype, action: job.action,
-      ...(job.reason ? { reason: job.reason } : {}),
-    };
-    let out: Uint8Array[];
-    let entry: TensorReport;
-    if (job.scheme) {
-      const r = await quantizeTensor(model, job, job.scheme, options);
-      adapter ??= r.q.adapter;
-      out = encode(r.q);
-      entry = { ...base, output: label, ...r.report, ms: 0 };
-    } else if (job.action === 'f16-fallback') {
-      out = [encodeF16(await readTensorF32(model, job.tensor.name))];
-      entry = { ...base, output: 'F16', ms: 0 };
-    } else {
-      out = [await model.source.read(job.tensor.offset, job.tensor.byteLength)];
-      entry = { ...base, output: job.tensor.dtype, ms: 0 };
-    }
-    entry.ms = performance.now() - t0;
-    reports.push(entry);
-    doneBytes += job.tensor.byteLength;
-    options.onProgress?.({ phase: 'end', tensorIndex: index + 1, tensorCount: jobs.length, tensorName: job.tensor.name, doneBytes, totalBytes });
-    return out;
+  const workFor = (job: Job, quantized: QuantizedOutput): TensorWork => {
+    const { tensor } = job;
+    if (job.scheme) return quantizedWork(model, tensor, job.scheme, quantized.encoding(), quantized.output, options, chunkElements);
+    if (job.action === 'f16-fallback') return keptWork('F16', () => asF16(model, tensor, chunkElements, options.signal));
+    return keptWork(tensor.dtype, () => copied(model, tensor, chunkElements * 4, options.signal));
   };
 
-  const written = format === 'gguf'
-    ? { bytes: await writeGgufModel(model as GgufFile, sink, jobs, options.scheme, produceFor) }
-    : await writeSafetensorsModel(model as SafetensorsFile, sink, jobs, options.scheme, produceFor);
+  const finish = async (index: number): Promise<void> => {
+    const job = jobs[index] as Job;
+    const { work, started: t0 } = current as { work: TensorWork; started: number };
+    const { fields, adapter: used } = await work.finish();
+    current = undefined;
+    adapter ??= used;
+    reports.push({
+      name: job.tensor.name, shape: job.tensor.shape, dtype: job.tensor.dtype, action: job.action,
+      ...(job.reason ? { reason: job.reason } : {}), output: work.output, ...fields, ms: performance.now() - t0,
+    });
+    doneBytes += job.tensor.byteLength;
+    options.onProgress?.({ phase: 'end', tensorIndex: index + 1, tensorCount: jobs.length, tensorName: job.tensor.name, doneBytes, totalBytes });
+  };
+
+  const produce: Produce = async (index, part, parts, quantized) => {
+    if (part === 0) {
+      const job = jobs[index] as Job;
+      options.signal?.throwIfAborted();
+      options.onProgress?.({ phase: 'start', tensorIndex: index, tensorCount: jobs.length, tensorName: job.tensor.name, doneBytes, totalBytes });
+      const t0 = performance.now();
+      current = { work: workFor(job, quantized), started: t0 };
+    }
+    const bytes = await (current as { work: TensorWork }).work.entry(part);
+    return part < parts - 1 ? bytes : followedBy(bytes, () => finish(index));
+  };
+
+  let written: { bytes: number; config?: Record<string, unknown> };
+  try {
+    written = format === 'gguf'
+      ? { bytes: await writeGgufModel(model as GgufFile, sink, jobs, options.scheme, produce) }
+      : await writeSafetensorsModel(model as SafetensorsFile, sink, jobs, options.scheme, produce);
+  } finally {
+    await current?.work.close();
+  }
   const outBytes = written.bytes;
   const seconds = (performance.now() - started) / 1000;
   return {
@@ -201,52 +342,45 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
     seconds,
     throughputMBps: seconds > 0 ? model.source.size / 1e6 / seconds : 0,
     tensors: reports,
-    ...('config' in written ? { quantizationConfig: written.config } : {}),
+    ...(written.config ? { quantizationConfig: written.config } : {}),
   };
 }
 
-/** Makes the output bytes of tensor `index`, records its report, and reports progress. */
-type Produce = (index: number, label: string, encode: (q: QuantizedTensor) => Uint8Array[]) => Promise<Uint8Array[]>;
-
-async function writeGgufModel(model: GgufFile, sink: ByteSink, jobs: Job[], scheme: QuantScheme, produceFor: Produce): Promise<number> {
+async function writeGgufModel(model: GgufFile, sink: ByteSink, jobs: Job[], scheme: QuantScheme, produce: Produce): Promise<number> {
   const q8 = scheme.dtype === 'int8';
   const outputs: GgufOutputType[] = jobs.map((j) => (j.scheme ? (q8 ? 'Q8_0' : 'Q4_0') : j.action === 'f16-fallback' ? 'F16' : 'keep'));
   const layout = planGgufOutput(model, outputs, q8 ? LLAMA_FTYPE.MOSTLY_Q8_0 : LLAMA_FTYPE.MOSTLY_Q4_0);
-  await writeGguf(sink, layout, async (index) => {
-    const [bytes] = await produceFor(index, q8 ? 'Q8_0' : 'Q4_0', (q) => [q8 ? encodeQ8_0(q) : encodeQ4_0(q)]);
-    return bytes ?? new Uint8Array(0);
-  });
+  const quantized = { output: q8 ? 'Q8_0' : 'Q4_0', encoding: () => ggufEncoding(q8) };
+  await writeGguf(sink, layout, (index) => produce(index, 0, 1, quantized));
   return layout.totalBytes;
 }
 
 async function writeSafetensorsModel(
-  model: SafetensorsFile, sink: ByteSink, jobs: Job[], scheme: QuantScheme, produceFor: Produce,
+  model: SafetensorsFile, sink: ByteSink, jobs: Job[], scheme: QuantScheme, produce: Produce,
 ): Promise<{ bytes: number; config: Record<string, unknown> }> {
   const outputs: OutputTensor[] = [];
-  const owner: { job: number; part: number }[] = [];
-  jobs.forEach((job, j) => {
+  const owner: { job: number; part: number; parts: number }[] = [];
+  const quantized = jobs.map((job, j): QuantizedOutput => {
     const entries = job.scheme
       ? compressedTensorsOutputs(job.tensor.name, job.tensor.shape, job.scheme, job.tensor.dtype as 'F32' | 'F16' | 'BF16')
       : [{ name: job.tensor.name, dtype: job.tensor.dtype, shape: job.tensor.shape, byteLength: job.tensor.byteLength }];
     entries.forEach((e, part) => {
       outputs.push(e);
-      owner.push({ job: j, part });
+      owner.push({ job: j, part, parts: entries.length });
     });
+    return {
+      output: entries.map((o) => `${o.name} ${o.dtype}`).join(', '),
+      encoding: () => compressedTensorsEncoding(job.tensor, scheme),
+    };
   });
   const ignore = jobs
     .filter((j) => !j.scheme && j.tensor.shape.length >= 2 && j.tensor.quantizable)
     .map((j) => j.tensor.name.replace(/\.weight$/, ''));
   const config = quantizationConfig(scheme, ignore);
   const metadata = { ...(model.metadata ?? {}), quantization_config: JSON.stringify(config) };
-  let pending: Uint8Array[] = [];
-  await writeSafetensors(sink, outputs, metadata, async (index) => {
-    const { job, part } = owner[index] as { job: number; part: number };
-    if (part === 0) {
-      const j = jobs[job] as Job;
-      const label = outputs.filter((_, i) => owner[i]?.job === job).map((o) => `${o.name} ${o.dtype}`).join(', ');
-      pending = await produceFor(job, label, (q) => compressedTensorsData(j.tensor.name, q, j.tensor.dtype as 'F32' | 'F16' | 'BF16'));
-    }
-    return pending[part] ?? new Uint8Array(0);
+  await writeSafetensors(sink, outputs, metadata, (index) => {
+    const { job, part, parts } = owner[index] as { job: number; part: number; parts: number };
+    return produce(job, part, parts, quantized[job] as QuantizedOutput);
   });
   return { bytes: safetensorsHeader(outputs, metadata).byteLength + outputs.reduce((n, o) => n + o.byteLength, 0), config };
 }

@@ -42,21 +42,39 @@ export interface ModelReport {
 
 /** Counts elements that saturated: further outside the representable range than half a step. */
 export function clippedCount(x: Float32Array, q: QuantizedTensor): number {
-  const { qmin, qmax } = codeRange(q.scheme);
-  const { granularity, axis = 0, blockSize = 1 } = q.scheme;
-  const layout = makeLayout(q.shape, granularity, axis, blockSize);
-  let clipped = 0;
-  for (let i = 0; i < x.length; i++) {
-    const p = paramIndexOf(layout, i);
-    const s = q.scales[p] as number;
-    const z = q.zeroPoints[p] as number;
-    const a = s * (qmin - z);
-    const b = s * (qmax - z);
-    const half = Math.abs(s) / 2;
-    const v = x[i] as number;
-    if (v < Math.min(a, b) - half || v > Math.max(a, b) + half) clipped++;
-  }
-  return clipped;
+  return clippedCounter(q.shape, q.scheme, q)(x, 0);
+}
+
+/**
+ * {@link clippedCount} a chunk at a time: the returned function counts the saturated elements of
+ * `x`, elements `start` … `start + x.length − 1` of a tensor of `shape` quantized by `scheme`
+ * (resolved, as a result holds it) to `params`; the counts of a tensor's chunks add up to its count.
+ *
+ * @example
+ * const count = clippedCounter(shape, result.scheme, params);
+ * let clipped = 0;
+ * for (const chunk of chunks) clipped += count(chunk.values, chunk.start);
+ */
+export function clippedCounter(
+  shape: readonly number[], scheme: QuantScheme, params: Pick<QuantizedTensor, 'scales' | 'zeroPoints'>,
+): (x: Float32Array, start: number) => number {
+  const { qmin, qmax } = codeRange(scheme);
+  const { granularity, axis = 0, blockSize = 1 } = scheme;
+  const layout = makeLayout(shape, granularity, axis, blockSize);
+  return (x, start) => {
+    let clipped = 0;
+    for (let i = 0; i < x.length; i++) {
+      const p = paramIndexOf(layout, start + i);
+      const s = params.scales[p] as number;
+      const z = params.zeroPoints[p] as number;
+      const a = s * (qmin - z);
+      const b = s * (qmax - z);
+      const half = Math.abs(s) / 2;
+      const v = x[i] as number;
+      if (v < Math.min(a, b) - half || v > Math.max(a, b) + half) clipped++;
+    }
+    return clipped;
+  };
 }
 
 /** The `count` channels with the lowest SQNR. */
