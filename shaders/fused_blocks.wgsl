@@ -43,23 +43,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var mx = vec4<f32>(-BIG);
   var m = 0.0;
   var amax = 0.0;
-  var bad = 0xffffffffu;
+  // The largest exponent field seen: all ones means a NaN or ±Inf somewhere. Tracking it costs
+  // one integer max per vec4; the index of the first one is looked for only when there is one.
+  var emax = vec4<u32>(0u);
   for (var k = 0u; k < quads; k = k + 1u) {
     let v = input[base + k];
-    bad = min(bad, first_non_finite4(v, start + 4u * k));
-    let finite = (bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
-    mn = min(mn, select(vec4<f32>(BIG), v, finite));
-    mx = max(mx, select(vec4<f32>(-BIG), v, finite));
+    emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
+    mn = min(mn, v);
+    mx = max(mx, v);
     if (PROFILE == 2u && BITS == 4u) {
       for (var c = 0u; c < 4u; c = c + 1u) {
-        if (finite[c] && amax < abs(v[c])) {
+        if (amax < abs(v[c])) {
           amax = abs(v[c]);
           m = v[c];
         }
       }
     }
   }
-  if (bad != 0xffffffffu) { atomicMin(&first_bad, bad); }
+  if (any(emax == vec4<u32>(0x7f800000u))) {
+    var bad = 0xffffffffu;
+    for (var k = 0u; k < quads; k = k + 1u) { bad = min(bad, first_non_finite4(input[base + k], start + 4u * k)); }
+    atomicMin(&first_bad, bad);
+    return;
+  }
   let lo = min(min(mn.x, mn.y), min(mn.z, mn.w));
   let hi = max(max(mx.x, mx.y), max(mx.z, mx.w));
   // abs: max(-lo, hi) is never negative, but max(-0, 0) may be -0, and ggml's amax starts at +0.

@@ -38,14 +38,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   let first = P.chunk_start + r * P.inner;
   var mn = vec4<f32>(BIG);
   var mx = vec4<f32>(-BIG);
-  var bad = 0xffffffffu;
+  // The largest exponent field seen: all ones means a NaN or ±Inf somewhere (see fused_blocks.wgsl).
+  var emax = vec4<u32>(0u);
   for (var k = lid; k < quads; k = k + WG) {
     let v = input[base + k];
-    let b = first_non_finite4(v, first + 4u * k);
-    bad = min(bad, b);
-    let finite = (bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
-    mn = min(mn, select(vec4<f32>(BIG), v, finite));
-    mx = max(mx, select(vec4<f32>(-BIG), v, finite));
+    emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
+    mn = min(mn, v);
+    mx = max(mx, v);
+  }
+  var bad = 0xffffffffu;
+  if (any(emax == vec4<u32>(0x7f800000u))) {
+    for (var k = lid; k < quads; k = k + WG) { bad = min(bad, first_non_finite4(input[base + k], first + 4u * k)); }
   }
   part_min[lid] = min(min(mn.x, mn.y), min(mn.z, mn.w));
   part_max[lid] = max(max(mx.x, mx.y), max(mx.z, mx.w));

@@ -130,13 +130,21 @@ async function produce(
   };
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** A result whose codes came back packed: the per-element codes are unpacked on the CPU. */
 function fromPacked(
   shape: readonly number[], scheme: QuantScheme, packed: Uint32Array, scales: Float32Array, zeroPoints: Int32Array,
   producer: Pick<QuantizedTensor, 'backend' | 'adapter'>,
 ): QuantizedTensor {
   const numel = shape.reduce((a, b) => a * b, 1);
-  const codes = unpackCodes(packed, bitsOf(scheme.dtype), numel, isSigned(scheme.dtype));
+  const bits = bitsOf(scheme.dtype);
+  const signed = isSigned(scheme.dtype);
+  // Four 8-bit codes per little-endian word, element 0 lowest, are the codes array itself on a
+  // little-endian host: a view of the same bytes, no copy (4-bit codes must be unpacked).
+  const codes = bits === 8 && LITTLE_ENDIAN
+    ? (signed ? new Int8Array(packed.buffer, packed.byteOffset, numel) : new Uint8Array(packed.buffer, packed.byteOffset, numel))
+    : unpackCodes(packed, bits, numel, signed);
   return { shape: [...shape], scheme, codes, packed, scales, zeroPoints, ...producer };
 }
 

@@ -38,7 +38,8 @@ export interface QuantScheme {
 /**
  * The result of quantization. `codes` holds one logical code per element (`Int8Array` for
  * int8/int4, `Uint8Array` for uint8/uint4); `packed` holds the same codes four (8-bit) or eight
- * (4-bit) per little-endian `u32`, element 0 in the lowest bits. `scales` and `zeroPoints` have
+ * (4-bit) per little-endian `u32`, element 0 in the lowest bits (for 8-bit types from the WebGPU
+ * backend, `codes` is a view of `packed`'s bytes, not a copy). `scales` and `zeroPoints` have
  * one entry per tensor, channel or block, laid out row-major in the tensor's shape with the
  * quantized axis replaced by the channel or block count.
  */

@@ -398,10 +398,12 @@ export async function quantizeOnGpu(
     if (sink && streamedParams) await sink.params(streamedParams.scales, streamedParams.zeroPoints);
 
     const totalWords = Math.ceil(numel / perWord);
-    const packed = output === 'arrays' ? new Uint32Array(totalWords) : undefined;
     const out = s.storage('packed chunk', Math.ceil(Math.min(numel, maxElements) / perWord) * 4);
-    // A resident result of one chunk is the chunk buffer itself; of several, they are copied in.
     const passes: Window[] = fused?.windows ?? spans.map((sp) => ({ ...sp, paramBase: 0, paramCount: layout.paramCount }));
+    // One pass's readback is the result as it is; several are assembled.
+    const assembled = output === 'arrays' && passes.length > 1 ? new Uint32Array(totalWords) : undefined;
+    let packed = output === 'arrays' ? (assembled ?? new Uint32Array(0)) : undefined;
+    // A resident result of one chunk is the chunk buffer itself; of several, they are copied in.
     const keptPacked = resident ? (passes.length > 1 ? s.storage('packed codes', totalWords * 4) : out) : undefined;
     const m = metricsAxis === undefined ? undefined : metricsLayout(shape, metricsAxis);
     const errors: ErrorSums | undefined = m && emptySums(m.paramCount);
@@ -435,7 +437,8 @@ export async function quantizeOnGpu(
         ctx.device.queue.submit([encoder.finish()]);
       } else {
         const words32 = new Uint32Array(await s.read(out, 0, words * 4, encoder));
-        if (packed) packed.set(words32, span.start / perWord);
+        if (assembled) assembled.set(words32, span.start / perWord);
+        else if (packed) packed = words32;
         else if (sink && input.values) {
           await checkFinite(s, firstBad, x, shape);
           await sink.chunk(span.start, input.values, words32);
