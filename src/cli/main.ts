@@ -2,13 +2,14 @@
 import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
-import { adapterFacts, compareQuantized, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
+import { adapterFacts, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
 import { QuantizationError } from '../errors.js';
 import { resolveScheme } from '../layout.js';
-import { modelTensors, openModel, readTensorF32 } from '../formats/model.js';
+import { modelTensors, openModel, readTensorF32Range } from '../formats/model.js';
 import { type ModelProgress, quantizeModel } from '../model/quantize-model.js';
 import { passThroughReason } from '../model/policy.js';
 import { formatReport } from '../model/report.js';
+import { compareBackendsStreamed } from '../model/verify.js';
 import { type AtomicFile, createAtomicFile, openFileSource } from '../node/files.js';
 import { syntheticWeights } from '../synthetic.js';
 import type { QuantScheme } from '../types.js';
@@ -156,10 +157,9 @@ async function verifyCommand(input: string, flags: SchemeFlags & { include?: str
         console.log(`${t.name} [${t.shape.join(', ')}]: skipped, the scheme does not apply (${err.message})`);
         continue;
       }
-      const x = await readTensorF32(model, t.name);
-      const gpu = await quantize(x, t.shape, scheme, { backend: 'webgpu' });
-      const cpu = await quantize(x, t.shape, scheme, { backend: 'cpu' });
-      const report = compareQuantized(gpu, cpu, { input: x, limit: flags.limit });
+      const report = await compareBackendsStreamed(
+        { read: (start, length) => readTensorF32Range(model, t.name, start, length) }, t.shape, scheme, { limit: flags.limit },
+      );
       checked++;
       if (!report.equal) failed++;
       console.log(`${t.name} [${t.shape.join(', ')}]: ${report.summary}`);

@@ -2,10 +2,10 @@
 // chunk by chunk as they are made, and reported as compareQuantized reports a whole tensor.
 import { type CodeMismatch, type ComparisonReport, describeComparison, type ParamMismatch } from '../compare.js';
 import { f32Bits } from '../cpu/float.js';
-import { bitsOf, type Layout, makeLayout, paramIndexOf, unravel } from '../layout.js';
-import type { QuantizedChunk } from '../stream.js';
+import { bitsOf, type Layout, makeLayout, paramIndexOf, resolveScheme, unravel } from '../layout.js';
+import { type QuantizedChunk, quantizeStream, type StreamOptions, type TensorSource } from '../stream.js';
 import type { QuantScheme } from '../types.js';
-import type { Params, PulledStream } from './pull.js';
+import { type Params, pullStream, type PulledStream } from './pull.js';
 
 /**
  * Compares a result, chunk by chunk, with a `reference` stream of the same tensor and scheme whose
@@ -103,5 +103,32 @@ export class StreamComparison {
           : 'same scale and zero point, so the division or rounding of this element differs',
       });
     }
+  }
+}
+
+/**
+ * Quantizes the tensor `source` reads on WebGPU and on the CPU reference, both streamed, and
+ * compares the two as compareQuantized does, holding a chunk of each at a time.
+ *
+ * @example
+ * const report = await compareBackendsStreamed(source, [rows, cols], scheme, { limit: 20, alignElements: cols });
+ */
+export async function compareBackendsStreamed(
+  source: TensorSource, shape: readonly number[], scheme: QuantScheme,
+  options: Pick<StreamOptions, 'chunkElements' | 'alignElements' | 'device' | 'signal'> & { limit?: number } = {},
+): Promise<ComparisonReport> {
+  const { limit, device, ...rest } = options;
+  const stream = (backend: 'cpu' | 'webgpu') => pullStream((hooks) => quantizeStream(source, shape, scheme, {
+    ...rest, ...(backend === 'webgpu' && device ? { device } : {}), backend, ...hooks,
+  }), options.signal);
+  const gpu = stream('webgpu');
+  const cpu = stream('cpu');
+  try {
+    const comparison = new StreamComparison(shape, resolveScheme(shape, scheme).scheme, cpu, limit);
+    await comparison.params(await gpu.params);
+    for (let chunk = await gpu.next(); chunk; chunk = await gpu.next()) await comparison.chunk(chunk);
+    return await comparison.report();
+  } finally {
+    await Promise.all([gpu.close(), cpu.close()]);
   }
 }

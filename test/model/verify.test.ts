@@ -1,13 +1,17 @@
 // The pieces --verify streams with: pullStream (quantizeStream pulled from, parameters before or
 // after the codes, closed part way) and StreamComparison, whose report on two streams cut in
 // different places must equal compareQuantized's on the whole tensors.
-import { describe, expect, it } from 'vitest';
-import { compareQuantized, quantize, quantizeStream } from '../../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compareQuantized, quantize, quantizeStream, releaseDevice } from '../../src/index.js';
 import type { QuantScheme, TensorSource } from '../../src/index.js';
 import { resolveScheme } from '../../src/layout.js';
 import { pullStream } from '../../src/model/pull.js';
-import { StreamComparison } from '../../src/model/verify.js';
+import { compareBackendsStreamed, StreamComparison } from '../../src/model/verify.js';
 import { randomNormal } from '../../src/synthetic.js';
+
+afterAll(async () => {
+  await releaseDevice();
+});
 
 function sourceOf(x: Float32Array, reads: number[] = []): TensorSource {
   return {
@@ -102,5 +106,19 @@ describe('StreamComparison equals compareQuantized on the whole tensors', () => 
       expect(got.equal).toBe(!perturb);
       expect(got).toEqual(expected);
     }
+  });
+});
+
+describe('compareBackendsStreamed', () => {
+  it.each([
+    ['per tensor', [37, 24], { dtype: 'uint8', symmetric: false, granularity: 'tensor', profile: 'onnx' }],
+    ['groups of 5 along axis 0', [37, 24], { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 5, axis: 0, profile: 'onnx' }],
+    ['ggml Q4_0', [9, 64], { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' }],
+  ] as [string, number[], QuantScheme][])('WebGPU against the CPU, in chunks: %s is what compareQuantized says of the whole tensors', async (_, shape, scheme) => {
+    const x = randomNormal(shape.reduce((a, b) => a * b, 1), 5);
+    const expected = compareQuantized(await quantize(x, shape, scheme, { backend: 'webgpu' }), await quantize(x, shape, scheme), { input: x });
+    const got = await compareBackendsStreamed(sourceOf(x), shape, scheme, { chunkElements: 64 });
+    expect(got).toEqual(expected);
+    expect(got.equal).toBe(true);
   });
 });
