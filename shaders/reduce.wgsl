@@ -16,6 +16,32 @@
 
 override WG: u32 = 64;
 
+// Folds member j of parameter p into the running statistics, as a sequential scan does.
+fn fold_scalar(L: Layout, p: u32, j: u32, mn: ptr<function, f32>, mx: ptr<function, f32>, m: ptr<function, f32>,
+               amax: ptr<function, f32>, finite: ptr<function, u32>, bad: ptr<function, u32>,
+               first_bad: ptr<function, u32>) {
+  let i = member(L, p, j);
+  let bits = input[i - P.chunk_start];
+  if (!is_finite_bits(bits)) {
+    *bad = *bad + 1u;
+    *first_bad = min(*first_bad, i);
+    return;
+  }
+  let v = bitcast<f32>(bits);
+  if (*finite == 0u) {
+    *mn = v;
+    *mx = v;
+  } else {
+    if (v < *mn) { *mn = v; }
+    if (v > *mx) { *mx = v; }
+  }
+  *finite = *finite + 1u;
+  if (*amax < abs(v)) {
+    *amax = abs(v);
+    *m = v;
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = flat_id(gid);
@@ -35,28 +61,47 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var finite = 0u;
   var bad = 0u;
   var first_bad = 0xffffffffu;
-  for (var j = js; j < je; j = j + 1u) {
-    let i = member(L, p, j);
-    let bits = input[i - P.chunk_start];
-    if (!is_finite_bits(bits)) {
-      bad = bad + 1u;
-      first_bad = min(first_bad, i);
-      continue;
+  var j = js;
+  // Members that are one contiguous run (per tensor, rows, blocks along the last axis) are read
+  // four at a time once aligned: a vec4 of min, max and largest exponent field, the first
+  // non-finite index looked for only when that field says there is one. ggml Q4_0's peak needs
+  // every element in order and keeps the scalar walk.
+  let contiguous = GRANULARITY == 0u || (GRANULARITY == 1u && P.outer == 1u) || (GRANULARITY == 2u && P.inner == 1u);
+  if (contiguous && !(PROFILE == 2u && BITS == 4u) && je - js >= 8u) {
+    let f0 = member(L, p, js) - P.chunk_start;
+    let head = (4u - f0 % 4u) % 4u;
+    let quads = (je - js - head) / 4u;
+    var vmn = vec4<f32>(3.4028234663852886e38);
+    var vmx = vec4<f32>(-3.4028234663852886e38);
+    var emax = vec4<u32>(0u);
+    for (var k = 0u; k < quads; k = k + 1u) {
+      let l = f0 + head + 4u * k;
+      let b = vec4<u32>(input[l], input[l + 1u], input[l + 2u], input[l + 3u]);
+      let v = bitcast<vec4<f32>>(b);
+      emax = max(emax, b & vec4<u32>(0x7f800000u));
+      vmn = min(vmn, v);
+      vmx = max(vmx, v);
     }
-    let v = bitcast<f32>(bits);
-    if (finite == 0u) {
-      mn = v;
-      mx = v;
-    } else {
-      if (v < mn) { mn = v; }
-      if (v > mx) { mx = v; }
+    if (any(emax == vec4<u32>(0x7f800000u))) {
+      for (var k = 0u; k < 4u * quads; k = k + 1u) {
+        if (!is_finite_bits(input[f0 + head + k])) {
+          first_bad = min(first_bad, f0 + head + k + P.chunk_start);
+          bad = bad + 1u;
+        }
+      }
     }
-    finite = finite + 1u;
-    if (amax < abs(v)) {
-      amax = abs(v);
-      m = v;
-    }
+    // Fold in the head and tail elements by the scalar walk below; the middle's statistics are
+    // the vec4's (exact: min and max are order-free; amax is max(-min, max) there, since only
+    // ggml Q8_0 reads it and it needs no position).
+    mn = min(min(vmn.x, vmn.y), min(vmn.z, vmn.w));
+    mx = max(max(vmx.x, vmx.y), max(vmx.z, vmx.w));
+    amax = abs(max(-mn, mx));
+    m = select(mx, mn, -mn > mx);
+    finite = 4u * quads - bad;
+    for (var h = 0u; h < head; h = h + 1u) { fold_scalar(L, p, js + h, &mn, &mx, &m, &amax, &finite, &bad, &first_bad); }
+    j = js + head + 4u * quads;
   }
+  for (; j < je; j = j + 1u) { fold_scalar(L, p, j, &mn, &mx, &m, &amax, &finite, &bad, &first_bad); }
   let o = t * 7u;
   partials[o] = bitcast<u32>(mn);
   partials[o + 1u] = bitcast<u32>(mx);

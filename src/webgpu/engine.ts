@@ -38,6 +38,11 @@ export interface GpuOptions {
 
 /** Elements each reduction invocation walks. */
 const SLICE_LEN = 256;
+/**
+ * Reduction slices per parameter at most: combine.wgsl folds a parameter's slices in order in one
+ * invocation, so a per-tensor reduction of millions of elements takes longer slices instead.
+ */
+const MAX_SLICES = 1024;
 /** Words per (parameter, slice) statistics record; see shaders/reduce.wgsl. */
 const STAT_WORDS = 7;
 /** Words per (channel, slice) error record; see shaders/metrics.wgsl. */
@@ -247,6 +252,12 @@ function paramBuffers(s: Scratch, count: number): ParamBuffers {
   };
 }
 
+/** How a parameter's members in one chunk are split: slices of a multiple of 4 (vec4 loads). */
+function slicing(members: number): { slices: number; sliceLen: number } {
+  const slices = Math.max(1, Math.min(MAX_SLICES, Math.ceil(members / SLICE_LEN)));
+  return { slices, sliceLen: Math.ceil(members / slices / 4) * 4 };
+}
+
 /** Reduces and calibrates every window, leaving scales and zero points in `params`. */
 async function calibrateOnGpu(
   s: Scratch, plan: Plan, input: Stager, params: ParamBuffers, firstBad: GPUBuffer, maxElements: number, options: GpuOptions,
@@ -254,7 +265,7 @@ async function calibrateOnGpu(
   const { ctx, layout, numel } = plan;
   const wins = windows(layout, numel, maxElements);
   const largest = Math.max(...wins.map((w) => w.paramCount));
-  const maxSlices = Math.ceil(Math.min(membersPerParam(layout, numel), maxElements) / SLICE_LEN) || 1;
+  const maxSlices = slicing(Math.min(membersPerParam(layout, numel), maxElements)).slices;
   const stats = s.storage('statistics', largest * STAT_WORDS * 4);
   const partials = s.storage('partial statistics', largest * maxSlices * STAT_WORDS * 4);
   const init = new Uint32Array(largest * STAT_WORDS);
@@ -266,9 +277,9 @@ async function calibrateOnGpu(
     for (const span of spans) {
       options.signal?.throwIfAborted();
       await input.stage(span);
-      const slices = Math.max(1, Math.ceil(Math.min(membersPerParam(layout, numel), span.len) / SLICE_LEN));
+      const { slices, sliceLen } = slicing(Math.min(membersPerParam(layout, numel), span.len));
       const values = {
-        ...plan.base, chunk_start: span.start, chunk_len: span.len, slices, param_count: win.paramCount,
+        ...plan.base, chunk_start: span.start, chunk_len: span.len, slices, slice_len: sliceLen, param_count: win.paramCount,
         param_base: win.paramBase, given: 0,
       };
       const encoder = ctx.device.createCommandEncoder({ label: 'reduce' });
