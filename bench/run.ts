@@ -1,7 +1,8 @@
 // `npm run bench`: throughput against the device's own floor (Node through Dawn, then headless
 // Chromium), the peak memory of quantizing a 2 GiB model file with the CLI, and the demo page's
 // heap on a 1 GiB file (bench/page-memory.ts). Prints tables, writes artifacts/bench.json.
-// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page
+// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --only-memory (the CLI's
+// peak memory alone)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,11 +119,14 @@ function memoryRun(): { backend: string; peakMiB: number; seconds: number; statu
   return out;
 }
 
+const onlyMemory = flag('--only-memory');
 const report: Record<string, unknown> = { date: new Date().toISOString(), options };
-const node = await nodeRun();
-report.node = node;
-console.log(formatTable(node.results, describe(node.facts, `Node ${process.version} through Dawn (the webgpu package)`)));
-if (!flag('--skip-browser')) {
+if (!onlyMemory) {
+  const node = await nodeRun();
+  report.node = node;
+  console.log(formatTable(node.results, describe(node.facts, `Node ${process.version} through Dawn (the webgpu package)`)));
+}
+if (!onlyMemory && !flag('--skip-browser')) {
   const chromium = await browserRun();
   report.chromium = chromium;
   console.log(`\n${formatTable(chromium.results, describe(chromium.facts, 'headless Chromium'))}`);
@@ -134,7 +138,7 @@ if (!flag('--skip-memory')) {
   console.log('| backend | peak RSS MiB | seconds | exit |\n| --- | --- | --- | --- |');
   for (const m of memory) console.log(`| ${m.backend} | ${m.peakMiB.toFixed(0)} | ${m.seconds.toFixed(1)} | ${m.status} |`);
 }
-if (!flag('--skip-page')) {
+if (!onlyMemory && !flag('--skip-page')) {
   const page = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'bench/page-memory.ts')], {
     encoding: 'utf8', env: process.env, maxBuffer: 64 * 2 ** 20,
   });
