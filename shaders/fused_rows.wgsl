@@ -9,9 +9,11 @@
 // Invariants: inner is a multiple of the elements per word (4 or 8), so rows start on words and
 //   on vec4s; the chunk holds whole rows.
 // Speed: each invocation reduces a strided share of the row into registers (min and max are
-//   order-free, so no order is lost); one barrier publishes the partials, invocation 0 folds them
-//   and calibrates, a second barrier publishes the parameters, and the row — still in cache — is
-//   read again to quantize. Two barriers per row, none per element.
+//   order-free, so no order is lost); one barrier publishes the partials — one per invocation
+//   (row_partials.wgsl) or, where the device has subgroups, one per subgroup
+//   (row_partials_subgroups.wgsl) — invocation 0 folds them and calibrates, a second barrier
+//   publishes the parameters, and the row — still in cache — is read again to quantize. Two
+//   barriers per row, none per element.
 
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> scales: array<f32>;
@@ -23,9 +25,6 @@ override WG: u32 = 64;
 
 const BIG: f32 = 3.4028234663852886e38; // the largest float32: every finite value is within it
 
-var<workgroup> part_min: array<f32, WG>;
-var<workgroup> part_max: array<f32, WG>;
-var<workgroup> part_bad: array<u32, WG>;
 var<workgroup> row_params: QParams;
 
 @compute @workgroup_size(WG)
@@ -50,15 +49,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   if (any(emax == vec4<u32>(0x7f800000u))) {
     for (var k = lid; k < quads; k = k + WG) { bad = min(bad, first_non_finite4(input[base + k], first + 4u * k)); }
   }
-  part_min[lid] = min(min(mn.x, mn.y), min(mn.z, mn.w));
-  part_max[lid] = max(max(mx.x, mx.y), max(mx.z, mx.w));
-  part_bad[lid] = bad;
+  share_partial(lid, min(min(mn.x, mn.y), min(mn.z, mn.w)), max(max(mx.x, mx.y), max(mx.z, mx.w)), bad);
   workgroupBarrier();
   if (lid == 0u) {
     var lo = part_min[0];
     var hi = part_max[0];
     var first_bad_here = part_bad[0];
-    for (var t = 1u; t < WG; t = t + 1u) {
+    for (var t = 1u; t < partial_count(); t = t + 1u) {
       lo = min(lo, part_min[t]);
       hi = max(hi, part_max[t]);
       first_bad_here = min(first_bad_here, part_bad[t]);

@@ -93,8 +93,10 @@ async function acquire(): Promise<GpuContext> {
   }
   // Ask for the largest buffers the adapter allows: chunks then need splitting only when the
   // hardware really requires it. Never less than the defaults, which every adapter supports.
+  // Subgroup operations, where the adapter has them, shorten the per-row reductions.
   const device = await adapter.requestDevice({
     label: 'webgpu-quantizer',
+    requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,

@@ -23,12 +23,14 @@ export interface GpuOptions {
   onProgress?: (progress: Progress) => void;
   /**
    * How the one-pass kernel for per-channel rows spreads a row: over a workgroup of invocations
-   * (`'workgroup'`, the default on hardware GPUs, where it keeps loads coalesced and the device
-   * occupied) or within one invocation (`'invocation'`, the default on adapters that emulate a GPU
-   * on the CPU, where a workgroup barrier is a costly switch between coroutines). Both give the
-   * same bits; the choice is for speed only.
+   * that fold their partials through subgroup operations (`'subgroup'`, the default on hardware
+   * GPUs whose device has the `subgroups` feature) or through workgroup memory alone
+   * (`'workgroup'`, the default on other hardware GPUs) — both keep loads coalesced and the
+   * device occupied — or within one invocation (`'invocation'`, the default on adapters that
+   * emulate a GPU on the CPU, where a workgroup barrier is a costly switch between coroutines).
+   * All give the same bits; the choice is for speed only.
    */
-  rowKernel?: 'workgroup' | 'invocation';
+  rowKernel?: 'subgroup' | 'workgroup' | 'invocation';
   /**
    * Largest chunk of the input bound at once, in bytes. Defaults to what the device allows
    * (maxStorageBufferBindingSize and maxBufferSize); set it lower to bound GPU memory.
@@ -136,7 +138,7 @@ function membersPerParam(layout: Layout, numel: number): number {
  * general reduce → calibrate → quantize passes.
  */
 function fusedPlan(
-  layout: Layout, numel: number, bits: number, maxElements: number, perRowWorkgroup: boolean,
+  layout: Layout, numel: number, bits: number, maxElements: number, rowKernel: RowKernel,
 ): { kernel: 'fused_rows' | 'fused_blocks'; windows: Window[] } | undefined {
   const perWord = 32 / bits;
   if (numel === 0) return undefined;
@@ -148,12 +150,30 @@ function fusedPlan(
       const n = Math.min(rows, layout.axisLen - r);
       wins.push({ start: r * layout.inner, len: n * layout.inner, paramBase: r, paramCount: n });
     }
-    return { kernel: perRowWorkgroup ? 'fused_rows' : 'fused_blocks', windows: wins };
+    return { kernel: rowKernel === 'invocation' ? 'fused_blocks' : 'fused_rows', windows: wins };
   }
   if (layout.granularity === 'group' && layout.inner === 1 && layout.blockSize % perWord === 0 && layout.axisLen % perWord === 0) {
     return { kernel: 'fused_blocks', windows: windows(layout, numel, maxElements) };
   }
   return undefined;
+}
+
+type RowKernel = NonNullable<GpuOptions['rowKernel']>;
+
+function chooseRowKernel(ctx: GpuContext, options: GpuOptions): RowKernel {
+  const subgroups = ctx.device.features.has('subgroups');
+  const kernel = options.rowKernel ?? (ctx.adapter.isFallback ? 'invocation' : subgroups ? 'subgroup' : 'workgroup');
+  if (!['subgroup', 'workgroup', 'invocation'].includes(kernel)) {
+    throw new QuantizationError(`options.rowKernel must be 'subgroup', 'workgroup' or 'invocation'; got ${String(kernel)}`, {
+      field: 'options.rowKernel',
+    });
+  }
+  if (kernel === 'subgroup' && !subgroups) {
+    throw new QuantizationError("options.rowKernel 'subgroup' needs a device with the 'subgroups' feature; this one has none", {
+      field: 'options.rowKernel',
+    });
+  }
+  return kernel;
 }
 
 interface Plan {
@@ -175,7 +195,7 @@ function makePlan(ctx: GpuContext, layout: Layout, scheme: QuantScheme, range: C
       numel, outer: layout.outer, axis_len: layout.axisLen, inner: layout.inner, block: layout.blockSize,
       num_blocks: layout.numBlocks, granularity: GRANULARITIES[layout.granularity], slice_len: SLICE_LEN,
       profile: PROFILES[scheme.profile], bits: bitsOf(scheme.dtype), qmin: range.qmin, qmax: range.qmax,
-      symmetric: scheme.symmetric ? 1 : 0, zero: 0, m_outer: 0, m_axis_len: 0, m_inner: 0,
+      symmetric: scheme.symmetric ? 1 : 0, subgroups: 0, zero: 0, m_outer: 0, m_axis_len: 0, m_inner: 0,
     },
   };
 }
@@ -387,8 +407,8 @@ export async function quantizeOnGpu(
     const params = paramBuffers(s, layout.paramCount);
     const firstBad = s.storage('first non-finite index', 4);
     ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
-    const rowKernel = options.rowKernel ?? (ctx.adapter.isFallback ? 'invocation' : 'workgroup');
-    const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), maxElements, rowKernel === 'workgroup');
+    const rowKernel = chooseRowKernel(ctx, options);
+    const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), maxElements, rowKernel);
     if (given) {
       ctx.device.queue.writeBuffer(params.scales, 0, given.scales);
       ctx.device.queue.writeBuffer(params.zeroPoints, 0, given.zeroPoints);
@@ -430,7 +450,9 @@ export async function quantizeOnGpu(
         param_base: span.paramBase, given: given ? 1 : 0,
       };
       if (fused?.kernel === 'fused_rows') {
-        s.dispatch(encoder, 'fused_rows', span.paramCount * WORKGROUP_SIZE, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
+        s.dispatch(encoder, 'fused_rows', span.paramCount * WORKGROUP_SIZE, { ...values, subgroups: rowKernel === 'subgroup' ? 1 : 0 }, [
+          input.buffer, params.scales, params.zeroPoints, out, firstBad,
+        ]);
       } else if (fused) {
         s.dispatch(encoder, 'fused_blocks', span.paramCount, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
       } else {

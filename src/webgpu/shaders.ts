@@ -11,6 +11,8 @@ import fusedRows from '../../shaders/fused_rows.wgsl?raw';
 import qparams from '../../shaders/qparams.wgsl?raw';
 import quantize from '../../shaders/quantize.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
+import rowPartials from '../../shaders/row_partials.wgsl?raw';
+import rowPartialsSubgroups from '../../shaders/row_partials_subgroups.wgsl?raw';
 
 export type KernelName =
   | 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'fused_rows' | 'fused_blocks' | 'dequantize' | 'metrics';
@@ -23,7 +25,7 @@ const KERNELS: Record<KernelName, string> = {
 export const LIBRARY_SOURCE = `${common}\n${exact}\n${qparams}\n${codes}\n`;
 
 /** What a pipeline is compiled for: constants prepended to its source (see shaders/common.wgsl). */
-export const SPEC_FIELDS = ['profile', 'bits', 'granularity', 'symmetric', 'given'] as const;
+export const SPEC_FIELDS = ['profile', 'bits', 'granularity', 'symmetric', 'given', 'subgroups'] as const;
 export type Specialization = Record<(typeof SPEC_FIELDS)[number], number>;
 
 /** The constants that specialise a pipeline, as WGSL. */
@@ -31,9 +33,15 @@ export function specHeader(spec: Specialization): string {
   return SPEC_FIELDS.map((f) => `const ${f.toUpperCase()}: u32 = ${spec[f]}u;\n`).join('');
 }
 
-/** A kernel's full source, specialised. */
+/**
+ * A kernel's full source, specialised. The row kernel takes the partial-sharing library that fits
+ * the device; WGSL wants `enable` directives before any declaration, so they move to the top.
+ */
 export function kernelSource(name: KernelName, spec: Specialization): string {
-  return specHeader(spec) + LIBRARY_SOURCE + KERNELS[name];
+  const parts = name === 'fused_rows' ? [spec.subgroups ? rowPartialsSubgroups : rowPartials, KERNELS[name]] : [KERNELS[name]];
+  const body = `${specHeader(spec)}${LIBRARY_SOURCE}${parts.join('\n')}`;
+  const directives = body.split('\n').filter((line) => line.startsWith('enable '));
+  return [...directives, ...body.split('\n').filter((line) => !line.startsWith('enable '))].join('\n');
 }
 
 /** Fields of `struct Params` in shaders/common.wgsl, in order; each is 4 bytes. */

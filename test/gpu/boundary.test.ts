@@ -43,7 +43,8 @@ describe('non-finite input', () => {
   // 1000 elements in chunks of at most 256 (whole rows of 100 for the one-pass row kernel).
   // Each path finds them its own way: the one-pass row and block kernels while reducing, the
   // reduction for per-tensor and non-leading axes, the quantize kernel for caller-supplied scales.
-  const paths: [string, QuantScheme, 'workgroup' | 'invocation'][] = [
+  const paths: [string, QuantScheme, 'subgroup' | 'workgroup' | 'invocation'][] = [
+    ['rows (one pass, a workgroup per row, subgroup folds)', scheme, 'subgroup'],
     ['rows (one pass, a workgroup per row)', scheme, 'workgroup'],
     ['rows (one pass, an invocation per row)', scheme, 'invocation'],
     ['blocks along the last axis (one pass)', { ...scheme, granularity: 'group', blockSize: 20 }, 'workgroup'],
@@ -137,5 +138,28 @@ describe('adapter facts', () => {
     expect(facts.limits.maxComputeWorkgroupsPerDimension).toBeGreaterThanOrEqual(65535);
     // SwiftShader, when that is what runs these tests, must be recognised as a CPU emulation.
     if (/swiftshader/i.test(`${facts.architecture} ${facts.description}`)) expect(facts.isFallback).toBe(true);
+  });
+});
+
+describe('row kernel choice', () => {
+  it("rejects 'subgroup' on a device without the subgroups feature, naming the option", async () => {
+    const device = await newDevice();
+    expect(device.features.has('subgroups')).toBe(false);
+    await expect(quantize(randomNormal(64, 3), [8, 8], scheme, { backend: 'webgpu', device, rowKernel: 'subgroup' }))
+      .rejects.toThrow("options.rowKernel 'subgroup' needs a device with the 'subgroups' feature; this one has none");
+    device.destroy();
+  });
+
+  it('rejects an unknown kernel', async () => {
+    await expect(quantize(randomNormal(64, 3), [8, 8], scheme, { backend: 'webgpu', rowKernel: 'warp' as 'subgroup' }))
+      .rejects.toThrow("options.rowKernel must be 'subgroup', 'workgroup' or 'invocation'; got warp");
+  });
+
+  it('the library asks for subgroups where the adapter has them', async () => {
+    const gpu = (await import('webgpu')).create([]);
+    instances.push(gpu);
+    const adapter = await gpu.requestAdapter();
+    const { device } = await gpuContext();
+    expect(device.features.has('subgroups')).toBe(adapter?.features.has('subgroups') ?? false);
   });
 });

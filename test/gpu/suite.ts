@@ -15,7 +15,7 @@ export interface GpuCase {
   /** Forces chunking by binding at most this many bytes at once. */
   maxChunkBytes?: number;
   /** Forces one of the two one-pass row kernels (each adapter kind has its own default). */
-  rowKernel?: 'workgroup' | 'invocation';
+  rowKernel?: 'subgroup' | 'workgroup' | 'invocation';
 }
 
 export interface CaseResult {
@@ -147,7 +147,7 @@ export function fusedCases(): GpuCase[] {
       for (const symmetric of [true, false]) {
         const tag = `${profile} ${dtype} ${symmetric ? 'sym' : 'asym'}`;
         const kind = data[d++ % data.length] as DataKind;
-        for (const rowKernel of ['workgroup', 'invocation'] as const) {
+        for (const rowKernel of ['subgroup', 'workgroup', 'invocation'] as const) {
           const scheme: QuantScheme = { dtype, symmetric, profile, granularity: 'channel' };
           out.push({ name: `rows (per ${rowKernel}) ${tag} ${kind}`, shape: [24, 5, 48], scheme, data: kind, rowKernel });
           out.push({ name: `rows (per ${rowKernel}) in chunks ${tag}`, shape: [37, 320], maxChunkBytes: 4096, scheme, data: 'outliers', rowKernel });
