@@ -50,6 +50,9 @@ const STAT_WORDS = 7;
 /** Words per (channel, slice) error record; see shaders/metrics.wgsl. */
 const METRIC_WORDS = 4;
 const NO_INDEX = 0xffffffff;
+/** Windows an array-to-array one-pass quantization is cut into, each of at least this many elements. */
+const PIPELINE_WINDOWS = 4;
+const PIPELINE_MIN_ELEMENTS = 1 << 20;
 const PROFILES = { onnx: 0, pytorch: 1, ggml: 2 } as const;
 const GRANULARITIES = { tensor: 0, channel: 1, group: 2 } as const;
 
@@ -152,7 +155,10 @@ function fusedPlan(
     }
     return { kernel: rowKernel === 'invocation' ? 'fused_blocks' : 'fused_rows', windows: wins };
   }
-  if (layout.granularity === 'group' && layout.inner === 1 && layout.blockSize % perWord === 0 && layout.axisLen % perWord === 0) {
+  if (
+    layout.granularity === 'group' && layout.inner === 1 && layout.blockSize % perWord === 0 &&
+    layout.axisLen % perWord === 0 && Math.min(layout.blockSize, layout.axisLen) <= maxElements
+  ) {
     return { kernel: 'fused_blocks', windows: windows(layout, numel, maxElements) };
   }
   return undefined;
@@ -408,7 +414,11 @@ export async function quantizeOnGpu(
     const firstBad = s.storage('first non-finite index', 4);
     ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
     const rowKernel = chooseRowKernel(ctx, options);
-    const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), maxElements, rowKernel);
+    // Arrays in and out: several windows, so that each one's upload overlaps the previous one's
+    // compute and readback (one pass over the data, so nothing is uploaded twice).
+    const windowElements = output === 'arrays' && ArrayBuffer.isView(x)
+      ? Math.min(maxElements, Math.max(PIPELINE_MIN_ELEMENTS, Math.ceil(numel / PIPELINE_WINDOWS))) : maxElements;
+    const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), windowElements, rowKernel);
     if (given) {
       ctx.device.queue.writeBuffer(params.scales, 0, given.scales);
       ctx.device.queue.writeBuffer(params.zeroPoints, 0, given.zeroPoints);
@@ -440,6 +450,13 @@ export async function quantizeOnGpu(
     const errors: ErrorSums | undefined = m && emptySums(m.paramCount);
     const metricSlices = m ? Math.max(1, Math.ceil(Math.min(m.outer * m.inner, maxElements) / SLICE_LEN)) : 0;
     const records = m && s.storage('error records', m.paramCount * metricSlices * METRIC_WORDS * 4);
+    const reads: Promise<void>[] = [];
+    // A failure part way (abort, device loss) destroys the staging buffers of readbacks still in
+    // flight; their rejections are the same failure, so they must not surface unhandled.
+    const track = (read: Promise<void>) => {
+      read.catch(() => {});
+      reads.push(read);
+    };
     for (const span of passes) {
       options.signal?.throwIfAborted();
       await input.stage(span);
@@ -468,20 +485,27 @@ export async function quantizeOnGpu(
       if (keptPacked) {
         if (keptPacked !== out) encoder.copyBufferToBuffer(out, 0, keptPacked, (span.start / perWord) * 4, words * 4);
         ctx.device.queue.submit([encoder.finish()]);
-      } else {
+      } else if (sink && input.values) {
         const words32 = new Uint32Array(await s.read(out, 0, words * 4, encoder));
-        if (assembled) assembled.set(words32, span.start / perWord);
-        else if (packed) packed = words32;
-        else if (sink && input.values) {
-          await checkFinite(s, firstBad, x, shape);
-          await sink.chunk(span.start, input.values, words32);
-        }
+        await checkFinite(s, firstBad, x, shape);
+        await sink.chunk(span.start, input.values, words32);
+      } else {
+        // Not awaited: the next pass's upload and dispatch are queued while this one's codes come
+        // back. Readbacks resolve in queue order, and each has its own staging buffer.
+        const start = span.start;
+        track(s.read(out, 0, words * 4, encoder).then((bytes) => {
+          if (assembled) assembled.set(new Uint32Array(bytes), start / perWord);
+          else packed = new Uint32Array(bytes);
+        }));
       }
       if (m && errors && records) {
-        addErrorRecords(errors, new Float32Array(await s.read(records, 0, m.paramCount * slices * METRIC_WORDS * 4)), slices);
+        track(s.read(records, 0, m.paramCount * slices * METRIC_WORDS * 4).then((bytes) => {
+          addErrorRecords(errors, new Float32Array(bytes), slices);
+        }));
       }
       options.onProgress?.({ stage: 'quantize', doneBytes: (span.start + span.len) * 4, totalBytes: numel * 4 });
     }
+    await Promise.all(reads);
     await checkFinite(s, firstBad, x, shape);
     const extra = { adapter: ctx.adapter, ...(errors ? { errors } : {}) };
     if (keptPacked) {
