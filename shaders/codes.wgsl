@@ -28,6 +28,15 @@ fn to_int_sat4(r: vec4<f32>) -> vec4<i32> {
   return select(vec4<i32>(r), sat, ((b >> vec4<u32>(23u)) & vec4<u32>(0xffu)) >= vec4<u32>(142u));
 }
 
+// A rounded quotient as integers. With scales from the data, onnx and pytorch quotients are
+// bounded by the level count (|x| ≤ the range a scale spans, and onnx's exact path divides), so a
+// plain conversion is exact and saves the saturating one's work; caller-supplied scales may make
+// x·inv arbitrarily large, even infinite, and keep it.
+fn int4_of(r: vec4<f32>) -> vec4<i32> {
+  if (GIVEN == 0u) { return vec4<i32>(r); }
+  return to_int_sat4(r);
+}
+
 fn round_half_away4(t: vec4<f32>) -> vec4<f32> {
   let f = trunc(t);
   return select(round(t), f + sign(t), abs(t - f) == vec4<f32>(0.5));
@@ -52,15 +61,17 @@ fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
   if (PROFILE == 0u) {
     let t = launder4(v * q.inv);
     var r = round(t);
-    let exact = (abs(t) >= vec4<f32>(1024.0)) | (abs(t - floor(t) - vec4<f32>(0.5)) <= vec4<f32>(0.000244140625));
+    // onnx_round's test, as the distance to the nearest integer (within 2^-12 of 1/2 means within
+    // 2^-12 of a half), written so that a NaN t (0·∞ from a subnormal scale) takes the exact path.
+    let exact = !(abs(t) < vec4<f32>(1024.0)) | !(abs(t - r) < vec4<f32>(0.499755859375));
     if (any(exact)) {
       for (var c = 0u; c < 4u; c = c + 1u) {
         if (exact[c]) { r[c] = round(div_rn(v[c], q.code_scale)); }
       }
     }
-    c = to_int_sat4(r) + vec4<i32>(q.zp);
+    c = int4_of(r) + vec4<i32>(q.zp);
   } else if (PROFILE == 1u) {
-    c = vec4<i32>(q.zp) + to_int_sat4(round(v * q.inv));
+    c = vec4<i32>(q.zp) + int4_of(round(v * q.inv));
   } else if (BITS == 8u) {
     c = to_int_sat4(round_half_away4(launder4(v * q.inv)));
   } else {
