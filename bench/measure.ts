@@ -148,6 +148,17 @@ export async function runBench(lib: typeof Library, device: GPUDevice, options: 
         }), n * 4 + n + paramBytes));
       }
     }
+    // The per-channel rows with each row kernel the device offers, default or not, so that the
+    // table shows how the choice made for this adapter compares with the others.
+    const kernels = device.features.has('subgroups') ? ['subgroup', 'workgroup', 'invocation'] as const : ['workgroup', 'invocation'] as const;
+    for (const [label, scheme] of benchSchemes().filter(([, sc]) => sc.granularity === 'channel')) {
+      for (const rowKernel of kernels) {
+        add(stats(`${label} GPU-resident, rowKernel '${rowKernel}'`, await time(runs, warmup, async () => {
+          const q = await lib.quantize(input, shape, scheme, { backend: 'webgpu', device, output: 'gpu', rowKernel });
+          for (const b of [q.packed, q.scales, q.zeroPoints]) b.destroy();
+        }), n * 4 + n + size * 8));
+      }
+    }
     for (const b of [input, copy, out, readback]) b.destroy();
     results.push({ size, rows });
   }

@@ -31,6 +31,7 @@ const options = { sizes, runs, warmup: 1, cpuMaxElements: 4096 * 4096 };
 function describe(facts: AdapterFacts, where: string): string {
   const name = [facts.vendor, facts.architecture, facts.description].filter(Boolean).join(' ');
   return `${where} — adapter: ${name}${facts.isFallback ? ' (a software fallback: SwiftShader is a CPU emulation of a GPU)' : ''}` +
+    ` — default row kernel: ${facts.isFallback ? "'invocation'" : "'subgroup' where the device has subgroups, else 'workgroup'"}` +
     ` — ${new Date().toISOString().slice(0, 10)}`;
 }
 
@@ -40,6 +41,7 @@ async function nodeRun(): Promise<{ facts: AdapterFacts; results: SizeResult[] }
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter in Node: see README (SwiftShader through VK_ICD_FILENAMES)');
   const device = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
