@@ -24,6 +24,25 @@ fn params_at(p: u32) -> QParams {
   return QParams(0.0, zero_points[p], code_scales[p], inverses[p]);
 }
 
+// Word w of the chunk, element by element: for words whose elements have different parameters
+// (a row or block boundary inside the word, blocks along a leading axis) and the chunk's tail.
+fn mixed_word(w: u32) -> u32 {
+  let per_word = 32u / BITS;
+  let mask = (1u << BITS) - 1u;
+  var word = 0u;
+  for (var lane = 0u; lane < per_word; lane = lane + 1u) {
+    let local = w * per_word + lane;
+    if (local >= P.chunk_len) { break; }
+    let bits = input[local];
+    if (GIVEN == 1u && !is_finite_bits(bits)) { atomicMin(&first_bad, P.chunk_start + local); }
+    let code = code_of(bitcast<f32>(bits), params_at(param_of(P.chunk_start + local) - P.param_base));
+    word = word | ((bitcast<u32>(code) & mask) << (lane * BITS));
+  }
+  return word;
+}
+
+// Four elements from `local` on; lanes past the binding read as whatever robust access gives
+// (their codes are masked off).
 fn quad(local: u32) -> vec4<f32> {
   return bitcast<vec4<f32>>(vec4<u32>(input[local], input[local + 1u], input[local + 2u], input[local + 3u]));
 }
@@ -47,28 +66,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (w >= words) { return; }
   let first = w * per_word;
   let i0 = P.chunk_start + first;
-  let p0 = param_of(i0) - P.param_base;
-  var word = 0u;
-  if (first + per_word <= P.chunk_len && same_param(i0, i0 + per_word - 1u)) {
-    let q = params_at(p0);
-    for (var h = 0u; h < per_word / 4u; h = h + 1u) {
-      let v = quad(first + 4u * h);
-      if (GIVEN == 1u) {
-        let bad = first_non_finite4(v, i0 + 4u * h);
-        if (bad != 0xffffffffu) { atomicMin(&first_bad, bad); }
-      }
-      word = word | pack4(codes4(v, q), h);
-    }
-  } else {
-    let mask = (1u << BITS) - 1u;
-    for (var lane = 0u; lane < per_word; lane = lane + 1u) {
-      let local = first + lane;
-      if (local >= P.chunk_len) { break; }
-      let bits = input[local];
-      if (GIVEN == 1u && !is_finite_bits(bits)) { atomicMin(&first_bad, P.chunk_start + local); }
-      let code = code_of(bitcast<f32>(bits), params_at(param_of(P.chunk_start + local) - P.param_base));
-      word = word | ((bitcast<u32>(code) & mask) << (lane * BITS));
-    }
+  // With UNIFORM_WORDS every word's elements share one parameter (compiled in for layouts that
+  // guarantee it), so the per-element path is not even in the kernel: a smaller kernel runs
+  // faster on a CPU emulation. The chunk's partial last word is masked instead.
+  if (UNIFORM_WORDS == 0u && (first + per_word > P.chunk_len || !same_param(i0, i0 + per_word - 1u))) {
+    packed[w] = mixed_word(w);
+    return;
   }
-  packed[w] = word;
+  let q = params_at(param_of(i0) - P.param_base);
+  let lanes = min(per_word, P.chunk_len - first);
+  var word = 0u;
+  for (var h = 0u; h < per_word / 4u; h = h + 1u) {
+    let v = quad(first + 4u * h);
+    if (GIVEN == 1u) {
+      let bad = first_non_finite4(v, i0 + 4u * h);
+      if (bad < i0 + lanes) { atomicMin(&first_bad, bad); }
+    }
+    word = word | pack4(codes4(v, q), h);
+  }
+  packed[w] = select(word & ((1u << (lanes * BITS)) - 1u), word, lanes == per_word);
 }

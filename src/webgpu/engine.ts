@@ -164,6 +164,16 @@ function fusedPlan(
   return undefined;
 }
 
+/**
+ * Whether every packed word's elements share one parameter (chunks start on words): per tensor,
+ * channels whose rows are whole words, blocks along the last axis that start on words.
+ */
+function uniformWords(layout: Layout, perWord: number): boolean {
+  if (layout.granularity === 'tensor') return true;
+  if (layout.granularity === 'channel') return layout.inner % perWord === 0;
+  return layout.inner === 1 && layout.blockSize % perWord === 0 && layout.axisLen % perWord === 0;
+}
+
 type RowKernel = NonNullable<GpuOptions['rowKernel']>;
 
 function chooseRowKernel(ctx: GpuContext, options: GpuOptions): RowKernel {
@@ -201,7 +211,7 @@ function makePlan(ctx: GpuContext, layout: Layout, scheme: QuantScheme, range: C
       numel, outer: layout.outer, axis_len: layout.axisLen, inner: layout.inner, block: layout.blockSize,
       num_blocks: layout.numBlocks, granularity: GRANULARITIES[layout.granularity], slice_len: SLICE_LEN,
       profile: PROFILES[scheme.profile], bits: bitsOf(scheme.dtype), qmin: range.qmin, qmax: range.qmax,
-      symmetric: scheme.symmetric ? 1 : 0, subgroups: 0, zero: 0, m_outer: 0, m_axis_len: 0, m_inner: 0,
+      symmetric: scheme.symmetric ? 1 : 0, subgroups: 0, uniform_words: 0, zero: 0, m_outer: 0, m_axis_len: 0, m_inner: 0,
     },
   };
 }
@@ -473,7 +483,9 @@ export async function quantizeOnGpu(
       } else if (fused) {
         s.dispatch(encoder, 'fused_blocks', span.paramCount, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
       } else {
-        s.dispatch(encoder, 'quantize', words, values, [input.buffer, params.codeScales, params.inverses, params.zeroPoints, out, firstBad]);
+        s.dispatch(encoder, 'quantize', words, { ...values, uniform_words: uniformWords(layout, perWord) ? 1 : 0 }, [
+          input.buffer, params.codeScales, params.inverses, params.zeroPoints, out, firstBad,
+        ]);
       }
       let slices = 0;
       if (m && records) {

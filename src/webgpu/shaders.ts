@@ -25,7 +25,7 @@ const KERNELS: Record<KernelName, string> = {
 export const LIBRARY_SOURCE = `${common}\n${exact}\n${qparams}\n${codes}\n`;
 
 /** What a pipeline is compiled for: constants prepended to its source (see shaders/common.wgsl). */
-export const SPEC_FIELDS = ['profile', 'bits', 'granularity', 'symmetric', 'given', 'subgroups'] as const;
+export const SPEC_FIELDS = ['profile', 'bits', 'granularity', 'symmetric', 'given', 'subgroups', 'uniform_words'] as const;
 export type Specialization = Record<(typeof SPEC_FIELDS)[number], number>;
 
 /** The constants that specialise a pipeline, as WGSL. */

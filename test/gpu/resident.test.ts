@@ -77,6 +77,24 @@ describe('GPU-resident quantization', () => {
     expect(Array.from(new Uint32Array(await readBack(gpu.packed)))).toEqual(Array.from(cpu.packed));
   });
 
+  it('a buffer longer than the tensor: what lies past its end is never read as input', async () => {
+    // 61 elements, then NaNs: the last packed word's missing lanes read past the tensor.
+    const x = randomNormal(61, 33);
+    const padded = new Float32Array(72).fill(Number.NaN);
+    padded.set(x);
+    const input = await upload(padded);
+    for (const scheme of schemes.filter((s) => s.granularity !== 'group')) {
+      const shape = scheme.granularity === 'tensor' ? [61] : [1, 61];
+      const cpu = await quantize(x, shape, scheme);
+      const gpu = await quantize(input, shape, scheme, { backend: 'webgpu', device });
+      expect(compareQuantized(gpu, cpu).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
+    }
+    const params = { dtype: 'int8' as const, scales: [0.01], zeroPoints: [0] };
+    const given = await quantizeWithParams(input, [61], params, { backend: 'webgpu', device });
+    expect(compareQuantized(given, await quantizeWithParams(x, [61], params)).equal).toBe(true);
+    input.destroy();
+  });
+
   it('rejects what cannot work, saying why', async () => {
     const input = await upload(new Float32Array(16));
     const scheme = schemes[0] as QuantScheme;
