@@ -27,6 +27,13 @@ export function isSigned(dtype: QuantDType): boolean {
   return dtype === 'int8' || dtype === 'int4';
 }
 
+/** Least common multiple of two positive integers (chunk sizes that suit two alignments). */
+export function lcm(a: number, b: number): number {
+  let [x, y] = [a, b];
+  while (y) [x, y] = [y, x % y];
+  return (a / x) * b;
+}
+
 export function bitsOf(dtype: QuantDType): 4 | 8 {
   return dtype === 'int8' || dtype === 'uint8' ? 8 : 4;
 }

@@ -7,7 +7,7 @@ import { quantizeCodes } from './cpu/quantize.js';
 import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
-import { bitsOf, checkShape, isSigned, resolveScheme, unravel } from './layout.js';
+import { bitsOf, checkShape, isSigned, lcm, resolveScheme, unravel } from './layout.js';
 import type { QuantOptions, QuantScheme, QuantizedTensor } from './types.js';
 import { quantizeOnGpu, type TensorSource } from './webgpu/engine.js';
 
@@ -51,10 +51,7 @@ function chunkSize(options: StreamOptions): { size: number; unit: number } {
       throw new QuantizationError(`options.${field} must be a positive integer; got ${String(v)}`, { field: `options.${field}` });
     }
   }
-  let a = 8;
-  let b = align;
-  while (b) [a, b] = [b, a % b];
-  const unit = (8 / a) * align;
+  const unit = lcm(8, align);
   return { size: Math.max(unit, Math.floor(max / unit) * unit), unit };
 }
 

@@ -2,7 +2,7 @@
 import { codeRange } from '../cpu/calibrate.js';
 import { emptySums, type ErrorSums, metricsLayout } from '../cpu/metrics.js';
 import { QuantizationError } from '../errors.js';
-import { bitsOf, type CodeRange, fullRange, type Layout, unravel } from '../layout.js';
+import { bitsOf, type CodeRange, fullRange, type Layout, lcm, unravel } from '../layout.js';
 import type { QuantScheme } from '../types.js';
 import { gpuContext, type AdapterFacts, type GpuContext } from './device.js';
 import { type Binding, guarded, type Scratch, Usage, WORKGROUP_SIZE } from './gpu.js';
@@ -80,12 +80,6 @@ function chunkElements(ctx: GpuContext, options: GpuOptions, align = 8): number 
     );
   }
   return elements;
-}
-
-function lcm(a: number, b: number): number {
-  let [x, y] = [a, b];
-  while (y) [x, y] = [y, x % y];
-  return (a / x) * b;
 }
 
 /** Word-aligned chunks of at most `max` elements covering [0, numel). */
