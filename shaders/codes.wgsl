@@ -18,6 +18,8 @@ fn onnx_round(x: f32, s: f32, inv: f32) -> f32 {
   return round(div_rn(x, s));
 }
 
+const BIG: f32 = 3.4028234663852886e38; // the largest float32: min/max start here, every finite value is within it
+
 fn launder4(x: vec4<f32>) -> vec4<f32> {
   return bitcast<vec4<f32>>(bitcast<vec4<u32>>(x) ^ vec4<u32>(P.zero));
 }

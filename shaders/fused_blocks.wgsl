@@ -23,8 +23,6 @@
 
 override WG: u32 = 64;
 
-const BIG: f32 = 3.4028234663852886e38; // the largest float32: every finite value is within it
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = flat_id(gid);

@@ -71,8 +71,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let f0 = member(L, p, js) - P.chunk_start;
     let head = (4u - f0 % 4u) % 4u;
     let quads = (je - js - head) / 4u;
-    var vmn = vec4<f32>(3.4028234663852886e38);
-    var vmx = vec4<f32>(-3.4028234663852886e38);
+    var vmn = vec4<f32>(BIG);
+    var vmx = vec4<f32>(-BIG);
     var emax = vec4<u32>(0u);
     for (var k = 0u; k < quads; k = k + 1u) {
       let l = f0 + head + 4u * k;
