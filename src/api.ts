@@ -6,7 +6,7 @@ import { quantizeCodes } from './cpu/quantize.js';
 import { findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import {
-  bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, normalizeAxis, resolveScheme, unravel,
+  bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, nonFiniteError, normalizeAxis, resolveScheme,
 } from './layout.js';
 import type { Backend, GpuQuantizedTensor, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
 import { dequantizeOnGpu, type GpuInput, quantizeOnGpu } from './webgpu/engine.js';
@@ -47,13 +47,7 @@ function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, opt
   }
   if (backend === 'webgpu') return;
   const bad = findNonFinite(x);
-  if (bad >= 0) {
-    const coords = unravel(bad, shape);
-    throw new QuantizationError(
-      `x holds ${String(x[bad])} at flat index ${bad} (coordinates [${coords.join(', ')}]); only finite values can be quantized`,
-      { field: 'x', index: bad, coords },
-    );
-  }
+  if (bad >= 0) throw nonFiniteError(x[bad], bad, shape);
 }
 
 /**

@@ -87,6 +87,16 @@ export function unravel(index: number, shape: readonly number[]): number[] {
 }
 
 /** `axis` in [0, rank), accepting negative axes counted from the end. */
+/** The error for a NaN or ±Infinity at flat `index` (`value` when known), naming its coordinates. */
+export function nonFiniteError(value: number | undefined, index: number, shape: readonly number[]): QuantizationError {
+  const coords = unravel(index, shape);
+  return new QuantizationError(
+    `x holds ${value === undefined ? 'a NaN or ±Infinity' : String(value)} at flat index ${index} ` +
+      `(coordinates [${coords.join(', ')}]); only finite values can be quantized`,
+    { field: 'x', index, coords },
+  );
+}
+
 export function normalizeAxis(axis: number, rank: number, field: string): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
     throw new QuantizationError(

@@ -7,7 +7,7 @@ import { quantizeCodes } from './cpu/quantize.js';
 import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
-import { bitsOf, checkShape, isSigned, lcm, resolveScheme, unravel } from './layout.js';
+import { bitsOf, checkShape, isSigned, lcm, nonFiniteError, resolveScheme } from './layout.js';
 import type { QuantOptions, QuantScheme, QuantizedTensor } from './types.js';
 import { quantizeOnGpu, type TensorSource } from './webgpu/engine.js';
 
@@ -112,14 +112,7 @@ export async function quantizeStream(
       });
     }
     const bad = findNonFinite(values);
-    if (bad >= 0) {
-      const coords = unravel(start + bad, shape);
-      throw new QuantizationError(
-        `x holds ${String(values[bad])} at flat index ${start + bad} (coordinates [${coords.join(', ')}]); ` +
-          'only finite values can be quantized',
-        { field: 'x', index: start + bad, coords },
-      );
-    }
+    if (bad >= 0) throw nonFiniteError(values[bad], start + bad, shape);
     if (numel <= size) cached = values;
     return values;
   };

@@ -2,7 +2,7 @@
 import { codeRange } from '../cpu/calibrate.js';
 import { emptySums, type ErrorSums, metricsLayout } from '../cpu/metrics.js';
 import { QuantizationError } from '../errors.js';
-import { bitsOf, type CodeRange, fullRange, type Layout, lcm, unravel } from '../layout.js';
+import { bitsOf, type CodeRange, fullRange, type Layout, lcm, nonFiniteError } from '../layout.js';
 import type { QuantScheme } from '../types.js';
 import { gpuContext, type AdapterFacts, type GpuContext } from './device.js';
 import { type Binding, guarded, type Scratch, Usage, WORKGROUP_SIZE } from './gpu.js';
@@ -439,6 +439,9 @@ export async function quantizeOnGpu(
       scales: new Float32Array(await s.read(params.scales, 0, layout.paramCount * 4)),
       zeroPoints: new Int32Array(await s.read(params.zeroPoints, 0, layout.paramCount * 4)),
     });
+    // A sink gets nothing made from a non-finite input, its parameters included: without caller
+    // scales or one-pass kernels the reduction has already found any NaN or ±Inf.
+    if (sink) await checkFinite(s, firstBad, x, shape);
     const streamedParams = sink ? await readParams() : undefined;
     if (sink && streamedParams) await sink.params(streamedParams.scales, streamedParams.zeroPoints);
 
@@ -492,9 +495,7 @@ export async function quantizeOnGpu(
         if (keptPacked !== out) encoder.copyBufferToBuffer(out, 0, keptPacked, (span.start / perWord) * 4, words * 4);
         ctx.device.queue.submit([encoder.finish()]);
       } else if (sink && input.values) {
-        const words32 = new Uint32Array(await s.read(out, 0, words * 4, encoder));
-        await checkFinite(s, firstBad, x, shape);
-        await sink.chunk(span.start, input.values, words32);
+        await sink.chunk(span.start, input.values, new Uint32Array(await s.read(out, 0, words * 4, encoder)));
       } else {
         // Not awaited: the next pass's upload and dispatch are queued while this one's codes come
         // back. Readbacks resolve in queue order, and each has its own staging buffer.
@@ -512,7 +513,7 @@ export async function quantizeOnGpu(
       options.onProgress?.({ stage: 'quantize', doneBytes: (span.start + span.len) * 4, totalBytes: numel * 4 });
     }
     await Promise.all(reads);
-    await checkFinite(s, firstBad, x, shape);
+    if (!sink) await checkFinite(s, firstBad, x, shape);
     const extra = { adapter: ctx.adapter, ...(errors ? { errors } : {}) };
     if (keptPacked) {
       return { ...extra, buffers: { packed: s.keep(keptPacked), scales: s.keep(params.scales), zeroPoints: s.keep(params.zeroPoints) } };
@@ -522,20 +523,11 @@ export async function quantizeOnGpu(
   });
 }
 
-/**
- * Throws, naming the element, when the quantize kernel saw a NaN or ±Inf. A sink is only handed
- * chunks already checked, so nothing made from a non-finite input reaches a file.
- */
+/** Throws, naming the element, when a kernel saw a NaN or ±Inf. */
 async function checkFinite(s: Scratch, firstBad: GPUBuffer, x: GpuInput | TensorSource, shape: readonly number[]): Promise<void> {
   const bad = new Uint32Array(await s.read(firstBad, 0, 4))[0] ?? NO_INDEX;
   if (bad === NO_INDEX) return;
-  const coords = unravel(bad, shape);
-  const value = ArrayBuffer.isView(x) ? x[bad] : isSource(x) ? (await x.read(bad, 1))[0] : undefined;
-  throw new QuantizationError(
-    `x holds ${value === undefined ? 'a NaN or ±Infinity' : String(value)} at flat index ${bad} ` +
-      `(coordinates [${coords.join(', ')}]); only finite values can be quantized`,
-    { field: 'x', index: bad, coords },
-  );
+  throw nonFiniteError(ArrayBuffer.isView(x) ? x[bad] : isSource(x) ? (await x.read(bad, 1))[0] : undefined, bad, shape);
 }
 
 /** A quantized tensor's parts, in CPU memory or in GPU buffers of the same device. */
