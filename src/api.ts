@@ -1,7 +1,7 @@
 import { calibrate, type QParams, symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
 import { metricsFromSums, reconstructionMetrics } from './cpu/metrics.js';
-import { packCodes, unpackCodes } from './cpu/pack.js';
+import { codesOfPacked, packCodes } from './cpu/pack.js';
 import { quantizeCodes } from './cpu/quantize.js';
 import { findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
@@ -124,21 +124,13 @@ async function produce(
   };
 }
 
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
-
-/** A result whose codes came back packed: the per-element codes are unpacked on the CPU. */
+/** A result whose codes came back packed: the per-element codes are read from the words. */
 function fromPacked(
   shape: readonly number[], scheme: QuantScheme, packed: Uint32Array, scales: Float32Array, zeroPoints: Int32Array,
   producer: Pick<QuantizedTensor, 'backend' | 'adapter'>,
 ): QuantizedTensor {
   const numel = shape.reduce((a, b) => a * b, 1);
-  const bits = bitsOf(scheme.dtype);
-  const signed = isSigned(scheme.dtype);
-  // Four 8-bit codes per little-endian word, element 0 lowest, are the codes array itself on a
-  // little-endian host: a view of the same bytes, no copy (4-bit codes must be unpacked).
-  const codes = bits === 8 && LITTLE_ENDIAN
-    ? (signed ? new Int8Array(packed.buffer, packed.byteOffset, numel) : new Uint8Array(packed.buffer, packed.byteOffset, numel))
-    : unpackCodes(packed, bits, numel, signed);
+  const codes = codesOfPacked(packed, bitsOf(scheme.dtype), numel, isSigned(scheme.dtype));
   return { shape: [...shape], scheme, codes, packed, scales, zeroPoints, ...producer };
 }
 

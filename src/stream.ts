@@ -2,7 +2,7 @@
 // its codes are handed out chunk by chunk, with the same results as `quantize` on the whole tensor.
 import { calibrateFromStats } from './cpu/calibrate.js';
 import { addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
-import { packCodes, unpackCodes } from './cpu/pack.js';
+import { codesOfPacked, packCodes } from './cpu/pack.js';
 import { quantizeCodes } from './cpu/quantize.js';
 import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
@@ -91,7 +91,7 @@ export async function quantizeStream(
       alignElements: gpuSize,
       params: (scales, zeroPoints) => options.onParams?.({ scales, zeroPoints }),
       chunk: (start, values, packed) =>
-        options.onChunk({ start, values, codes: unpackCodes(packed, bits, values.length, isSigned(resolved.dtype)), packed }),
+        options.onChunk({ start, values, codes: codesOfPacked(packed, bits, values.length, isSigned(resolved.dtype)), packed }),
     });
     return {
       shape: [...shape], scheme: resolved, scales: r.scales, zeroPoints: r.zeroPoints, backend, adapter: r.adapter,

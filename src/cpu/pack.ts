@@ -25,3 +25,15 @@ export function unpackCodes(words: Uint32Array, bits: 4 | 8, count: number, sign
   }
   return codes;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * The codes of `words`, like {@link unpackCodes}, but for 8-bit codes on a little-endian host a
+ * view of the words' own bytes (four codes per word, element 0 lowest, are the codes array
+ * itself): no copy, and the two share memory.
+ */
+export function codesOfPacked(words: Uint32Array, bits: 4 | 8, count: number, signed: boolean): Int8Array | Uint8Array {
+  if (bits !== 8 || !LITTLE_ENDIAN) return unpackCodes(words, bits, count, signed);
+  return signed ? new Int8Array(words.buffer, words.byteOffset, count) : new Uint8Array(words.buffer, words.byteOffset, count);
+}

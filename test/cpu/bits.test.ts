@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { reference } from '../../src/index.js';
 import { loadOracle } from '../data/oracle.js';
 
-const { f32ToF16Bits, f16BitsToF32, packCodes, unpackCodes, roundHalfEven, roundHalfAway } = reference;
+const { codesOfPacked, f32ToF16Bits, f16BitsToF32, packCodes, unpackCodes, roundHalfEven, roundHalfAway } = reference;
 
 describe('float16 rounding', () => {
   it.each([
@@ -65,5 +65,13 @@ describe('packing', () => {
     expect(Array.from(unpackCodes(packCodes(codes, 4), 4, 37, true))).toEqual(Array.from(codes));
     const bytes = Uint8Array.from({ length: 9 }, (_, i) => i * 29);
     expect(Array.from(unpackCodes(packCodes(bytes, 8), 8, 9, false))).toEqual(Array.from(bytes));
+  });
+  it('reads codes from words: 0xFE02FF01, 0x7F hold 1, −1, 2, −2, 127 (a view for 8-bit codes)', () => {
+    const words = Uint32Array.of(0xfe02ff01, 0x7f);
+    const signed = codesOfPacked(words, 8, 5, true);
+    expect(Array.from(signed)).toEqual([1, -1, 2, -2, 127]);
+    expect(signed.buffer).toBe(words.buffer);
+    expect(Array.from(codesOfPacked(words, 8, 5, false))).toEqual([1, 255, 2, 254, 127]);
+    expect(Array.from(codesOfPacked(Uint32Array.of(0x432710f8, 0x5), 4, 9, true))).toEqual([-8, -1, 0, 1, 7, 2, 3, 4, 5]);
   });
 });
