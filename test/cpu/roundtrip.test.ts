@@ -1,15 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { dequantize, quantize, reference } from '../../src/index.js';
 import type { Profile, QuantDType, QuantScheme, QuantizedTensor } from '../../src/index.js';
-import { makeLayout, paramIndexOf } from '../../src/layout.js';
 import { randomNormal, syntheticWeights } from '../../src/synthetic.js';
 
 const { unpackCodes } = reference;
 
-/** Every element's parameter, recomputed from coordinates independently of the library's loops. */
+/**
+ * Every element's parameter, from its coordinates: the axis coordinate (divided by the block
+ * size for groups) replaces that axis, and the result is flattened row-major over the parameter
+ * shape — the README's layout, worked out here without the library's layout code.
+ */
 function paramOf(q: QuantizedTensor, i: number): number {
-  const { granularity, axis = 0, blockSize = 1 } = q.scheme;
-  return paramIndexOf(makeLayout(q.shape, granularity, axis, blockSize), i);
+  const { granularity } = q.scheme;
+  if (granularity === 'tensor') return 0;
+  const rank = q.shape.length;
+  const axis = ((q.scheme.axis ?? (granularity === 'group' ? -1 : 0)) + rank) % rank;
+  const coords: number[] = [];
+  let rest = i;
+  for (let d = rank - 1; d >= 0; d--) {
+    coords[d] = rest % (q.shape[d] as number);
+    rest = Math.floor(rest / (q.shape[d] as number));
+  }
+  if (granularity === 'channel') return coords[axis] as number;
+  const blockSize = q.scheme.blockSize ?? 1;
+  const paramShape = q.shape.map((n, d) => (d === axis ? Math.ceil(n / blockSize) : n));
+  return coords.reduce((flat, c, d) => flat * (paramShape[d] as number) + (d === axis ? Math.floor(c / blockSize) : c), 0);
 }
 
 const SCHEMES: QuantScheme[] = [];

@@ -89,7 +89,7 @@ describe('exact arithmetic on the device', () => {
   });
 
   it('f16_bits rounds to nearest even like the CPU reference, and f16_value inverts it', async () => {
-    const a = spread(20000, 4).map((v) => v * 2 ** -100 * 2 ** 100);
+    const a = spread(20000, 4);
     const rand = seededRandom(5);
     for (let i = 0; i < 6000; i++) a[i] = (rand() - 0.5) * 2 ** (Math.floor(rand() * 50) - 30);
     const got = await evaluate('f16_bits(a)', a, a);
