@@ -64,6 +64,39 @@ export function f16BitsToF32(h: number): number {
   return sign * (1024 + mant) * 2 ** (exp - 25);
 }
 
+let f16Table: Uint32Array | undefined;
+
+/**
+ * float32 bit patterns of all 65 536 float16 patterns: subnormals normalised, and Inf and NaN kept
+ * with their sign and payload (as numpy and PyTorch widen), since writing a NaN through a JS
+ * number could canonicalise it. Built once, on first use.
+ */
+export function f16ToF32BitsTable(): Uint32Array {
+  if (f16Table) return f16Table;
+  const table = new Uint32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >>> 10) & 0x1f;
+    let mant = h & 0x3ff;
+    if (exp === 0x1f) {
+      table[h] = sign | 0x7f800000 | (mant << 13);
+    } else if (exp !== 0) {
+      table[h] = sign | ((exp + 112) << 23) | (mant << 13); // rebias 15 → 127
+    } else if (mant === 0) {
+      table[h] = sign;
+    } else {
+      let e = 113; // a subnormal's 2^-14 scale, as a float32 biased exponent, before normalising
+      while ((mant & 0x400) === 0) {
+        mant <<= 1;
+        e--;
+      }
+      table[h] = sign | (e << 23) | ((mant & 0x3ff) << 13);
+    }
+  }
+  f16Table = table;
+  return table;
+}
+
 /** `x` rounded to the nearest float16 (ties to even), as a number. */
 export function roundToF16(x: number): number {
   return f16BitsToF32(f32ToF16Bits(x));

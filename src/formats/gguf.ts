@@ -2,10 +2,9 @@
 // ranged reads of growing chunks, tensor data is fetched one tensor at a time, and output is
 // written header first, since every size is known from the plan. Layout rules follow llama.cpp's
 // ggml/src/gguf.cpp; versions 1 (32-bit counts and lengths), 2 and 3 are read, version 3 written.
-import { f16BitsToF32 } from '../cpu/float.js';
 import { FormatError } from '../errors.js';
 import { GGML_TYPE, ggmlTypeInfo } from './ggml-blocks.js';
-import { type ByteSink, type ByteSource, type TensorBytes, writeTensorBytes } from './io.js';
+import { type ByteSink, type ByteSource, readFloat32Range, type TensorBytes, writeTensorBytes } from './io.js';
 
 export {
   encodeF16, encodeQ4_0, encodeQ4_0Chunk, encodeQ8_0, encodeQ8_0Chunk, GGML_TYPE, ggmlTypeInfo, LLAMA_FTYPE,
@@ -474,18 +473,7 @@ export async function readGgufTensorF32Range(file: GgufFile, tensor: GgufTensor,
   const where = { file: file.source.name, tensor: tensor.name };
   const size = tensor.ggmlType === GGML_TYPE.F32 ? 4 : tensor.ggmlType === GGML_TYPE.F16 ? 2 : 0;
   if (size === 0) throw new FormatError(`is ${tensor.typeName}; only F32 and F16 tensors can be read as float32`, where);
-  const count = tensor.byteLength / size;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > count) {
-    throw new FormatError(`elements ${start}..${start + length} asked for, but the tensor has ${count}`, where);
-  }
-  const bytes = await file.source.read(tensor.offset + start * size, length * size);
-  // GGUF is little-endian, like every host WebGPU runs on, so F32 bytes are already the values;
-  // the copy gives them an aligned buffer of their own.
-  if (size === 4) return new Float32Array(bytes.slice().buffer);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(length);
-  for (let i = 0; i < out.length; i++) out[i] = f16BitsToF32(view.getUint16(i * 2, true));
-  return out;
+  return readFloat32Range(file.source, where, tensor.offset, size === 4 ? 'F32' : 'F16', tensor.byteLength / size, start, length);
 }
 
 /** What to write for one input tensor: its bytes unchanged, or converted to a type. */

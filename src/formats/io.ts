@@ -1,5 +1,6 @@
 // Byte sources and sinks the format readers and writers stream through, so that a multi-GB file
 // is never held whole: a Node file handle or a browser Blob behind the same interface.
+import { f16ToF32BitsTable } from '../cpu/float.js';
 import { FormatError } from '../errors.js';
 
 /** Random-access bytes. `name` is what errors call the file. */
@@ -53,6 +54,49 @@ export function blobSource(blob: Blob, name = (blob as { name?: string }).name ?
       return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
     },
   };
+}
+
+/** Element types read as float32. */
+export type FloatDtype = 'F32' | 'F16' | 'BF16';
+
+/** Bytes read per call: a large tensor is widened a piece at a time, never read whole. */
+const READ_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Elements `start` … `start + length − 1` of a little-endian F32, F16 or BF16 tensor of `count`
+ * elements at `offset`, as float32: exact, every bit pattern kept (NaN payloads included, as numpy
+ * and PyTorch widen). Only those elements' bytes are read. A range outside the tensor is a
+ * FormatError naming `where`.
+ */
+export async function readFloat32Range(
+  source: ByteSource, where: { file: string; tensor: string }, offset: number, dtype: FloatDtype, count: number,
+  start: number, length: number,
+): Promise<Float32Array> {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > count) {
+    throw new FormatError(`elements ${start}..${start + length} asked for, but the tensor has ${count}`, where);
+  }
+  const size = dtype === 'F32' ? 4 : 2;
+  const out = new Float32Array(length);
+  const bits = new Uint32Array(out.buffer);
+  const table = dtype === 'F16' ? f16ToF32BitsTable() : undefined;
+  const chunkElements = Math.floor(READ_CHUNK_BYTES / size);
+  for (let first = 0; first < length; first += chunkElements) {
+    const n = Math.min(chunkElements, length - first);
+    const bytes = await source.read(offset + (start + first) * size, n * size);
+    if (size === 4) {
+      // Little-endian like every host WebGPU runs on: the bytes are the values, copied aligned.
+      bits.set(new Uint32Array(bytes.slice().buffer), first);
+      continue;
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (table) {
+      for (let i = 0; i < n; i++) bits[first + i] = table[view.getUint16(i * 2, true)] as number;
+    } else {
+      // bfloat16 is the top half of a float32.
+      for (let i = 0; i < n; i++) bits[first + i] = view.getUint16(i * 2, true) << 16;
+    }
+  }
+  return out;
 }
 
 /** In-memory bytes as a ByteSource (tests, small files already loaded). */

@@ -6,7 +6,7 @@
 // shape × dtype, and the last tensor ending exactly at the end of the file. Data is only ever read
 // by ranges, so a multi-GB file is never held whole.
 import { FormatError } from '../errors.js';
-import { type ByteSink, type ByteSource, type TensorBytes, writeTensorBytes } from './io.js';
+import { type ByteSink, type ByteSource, type FloatDtype, readFloat32Range, type TensorBytes, writeTensorBytes } from './io.js';
 
 /**
  * Bytes per element of every dtype the safetensors spec allows. The OCP microscaling types F4 and
@@ -44,8 +44,6 @@ export const SAFETENSORS_DTYPES: Record<string, number> = {
 const DEFAULT_MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 const QUANTIZABLE = new Set(['F32', 'F16', 'BF16']);
-/** Largest read while widening a tensor to float32, so that peak memory is the result plus one chunk. */
-const READ_CHUNK_BYTES = 64 * 1024 * 1024;
 
 /**
  * One tensor of a safetensors file. `offset` is absolute (header included); `quantizable` is true
@@ -254,39 +252,6 @@ export async function readSafetensors(source: ByteSource, options?: { maxHeaderB
   };
 }
 
-let f16Table: Uint32Array | undefined;
-
-/**
- * float32 bit patterns of all 65 536 float16 patterns: subnormals normalised, and Inf and NaN kept
- * with their sign and payload (as numpy and PyTorch widen), since writing a NaN through a JS
- * number could canonicalise it.
- */
-function f16ToF32Table(): Uint32Array {
-  if (f16Table) return f16Table;
-  const table = new Uint32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >>> 10) & 0x1f;
-    let mant = h & 0x3ff;
-    if (exp === 0x1f) {
-      table[h] = sign | 0x7f800000 | (mant << 13);
-    } else if (exp !== 0) {
-      table[h] = sign | ((exp + 112) << 23) | (mant << 13); // rebias 15 → 127
-    } else if (mant === 0) {
-      table[h] = sign;
-    } else {
-      let e = 113; // a subnormal's 2^-14 scale, as a float32 biased exponent, before normalising
-      while ((mant & 0x400) === 0) {
-        mant <<= 1;
-        e--;
-      }
-      table[h] = sign | (e << 23) | ((mant & 0x3ff) << 13);
-    }
-  }
-  f16Table = table;
-  return table;
-}
-
 /**
  * A quantizable tensor's values as float32: F32 as is, F16 and BF16 widened exactly (every
  * bit pattern, NaN payloads included). Reads the tensor's byte range in chunks; any other dtype is a
@@ -317,28 +282,7 @@ export async function readSafetensorsF32Range(
     throw new FormatError(`is ${tensor.dtype}; only F32, F16 and BF16 can be read as float32`, { ...where, field: 'dtype' });
   }
   const size = SAFETENSORS_DTYPES[tensor.dtype] as number;
-  const count = tensor.byteLength / size;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > count) {
-    throw new FormatError(`elements ${start}..${start + length} asked for, but the tensor has ${count}`, where);
-  }
-  const out = new Float32Array(length);
-  const bits = new Uint32Array(out.buffer);
-  const table = tensor.dtype === 'F16' ? f16ToF32Table() : undefined;
-  const chunkElements = Math.floor(READ_CHUNK_BYTES / size);
-  for (let first = 0; first < length; first += chunkElements) {
-    const n = Math.min(chunkElements, length - first);
-    const bytes = await file.source.read(tensor.offset + (start + first) * size, n * size);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (size === 4) {
-      for (let i = 0; i < n; i++) bits[first + i] = view.getUint32(i * 4, true);
-    } else if (table) {
-      for (let i = 0; i < n; i++) bits[first + i] = table[view.getUint16(i * 2, true)] as number;
-    } else {
-      // bfloat16 is the top half of a float32.
-      for (let i = 0; i < n; i++) bits[first + i] = view.getUint16(i * 2, true) << 16;
-    }
-  }
-  return out;
+  return readFloat32Range(file.source, where, tensor.offset, tensor.dtype as FloatDtype, tensor.byteLength / size, start, length);
 }
 
 function checkOutput(file: string, t: OutputTensor, seen: Set<string>): void {
