@@ -118,35 +118,13 @@ export function compareQuantized(
   }
 
   const layout = layoutOf(a);
-  const paramDiffers = new Uint8Array(a.scales.length);
-  for (let p = 0; p < a.scales.length; p++) {
-    const sa = a.scales[p] as number;
-    const sb = b.scales[p] as number;
-    if (f32Bits(sa) !== f32Bits(sb) || a.zeroPoints[p] !== b.zeroPoints[p]) {
-      paramDiffers[p] = 1;
-      base.paramMismatchCount++;
-      if (base.paramMismatches.length < limit) {
-        base.paramMismatches.push({
-          param: p, coords: unravel(p, layout.paramShape), scaleA: sa, scaleB: sb,
-          zeroPointA: a.zeroPoints[p] as number, zeroPointB: b.zeroPoints[p] as number,
-        });
-      }
-    }
-  }
+  const params = compareParams(a, b, layout.paramShape, limit, base.paramMismatches);
+  base.paramMismatchCount = params.count;
   for (let i = 0; i < a.codes.length; i++) {
     if (a.codes[i] === b.codes[i]) continue;
     base.mismatchCount++;
     if (base.mismatches.length >= limit) continue;
-    const p = paramIndexOf(layout, i);
-    base.mismatches.push({
-      index: i, coords: unravel(i, a.shape), param: p, input: options.input?.[i],
-      codeA: a.codes[i] as number, codeB: b.codes[i] as number,
-      scaleA: a.scales[p] as number, scaleB: b.scales[p] as number,
-      zeroPointA: a.zeroPoints[p] as number, zeroPointB: b.zeroPoints[p] as number,
-      reason: paramDiffers[p]
-        ? 'the scale or zero point of its parameter differs'
-        : 'same scale and zero point, so the division or rounding of this element differs',
-    });
+    base.mismatches.push(codeMismatch(i, a.shape, layout, options.input?.[i], a.codes[i] as number, b.codes[i] as number, a, b, params.differs));
   }
   for (let w = 0; w < a.packed.length; w++) {
     if (a.packed[w] !== b.packed[w]) base.packedMismatchCount++;
@@ -154,4 +132,48 @@ export function compareQuantized(
   const equal = base.mismatchCount === 0 && base.paramMismatchCount === 0 && base.packedMismatchCount === 0;
   const report = { ...base, equal };
   return { ...report, summary: describeComparison(report) };
+}
+
+/** Scales and zero points, of either result being compared. */
+type ParamsOf = Pick<QuantizedTensor, 'scales' | 'zeroPoints'>;
+
+/**
+ * Compares scales (by bit pattern) and zero points parameter by parameter: which differ, how
+ * many, and the first `limit` of them appended to `out`.
+ */
+export function compareParams(
+  a: ParamsOf, b: ParamsOf, paramShape: readonly number[], limit: number, out: ParamMismatch[],
+): { differs: Uint8Array<ArrayBuffer>; count: number } {
+  const differs = new Uint8Array(a.scales.length);
+  let count = 0;
+  for (let p = 0; p < a.scales.length; p++) {
+    const sa = a.scales[p] as number;
+    const sb = b.scales[p] as number;
+    if (f32Bits(sa) === f32Bits(sb) && a.zeroPoints[p] === b.zeroPoints[p]) continue;
+    differs[p] = 1;
+    count++;
+    if (out.length < limit) {
+      out.push({
+        param: p, coords: unravel(p, paramShape), scaleA: sa, scaleB: sb,
+        zeroPointA: a.zeroPoints[p] as number, zeroPointB: b.zeroPoints[p] as number,
+      });
+    }
+  }
+  return { differs, count };
+}
+
+/** The record of a code that differs at flat `index`, with its parameter and why it may differ. */
+export function codeMismatch(
+  index: number, shape: readonly number[], layout: Layout, input: number | undefined, codeA: number, codeB: number,
+  a: ParamsOf, b: ParamsOf, paramDiffers: Uint8Array,
+): CodeMismatch {
+  const p = paramIndexOf(layout, index);
+  return {
+    index, coords: unravel(index, shape), param: p, input, codeA, codeB,
+    scaleA: a.scales[p] as number, scaleB: b.scales[p] as number,
+    zeroPointA: a.zeroPoints[p] as number, zeroPointB: b.zeroPoints[p] as number,
+    reason: paramDiffers[p]
+      ? 'the scale or zero point of its parameter differs'
+      : 'same scale and zero point, so the division or rounding of this element differs',
+  };
 }

@@ -1,8 +1,7 @@
 // --verify without holding a tensor: the result and the CPU reference are both streamed, compared
 // chunk by chunk as they are made, and reported as compareQuantized reports a whole tensor.
-import { type CodeMismatch, type ComparisonReport, describeComparison, type ParamMismatch } from '../compare.js';
-import { f32Bits } from '../cpu/float.js';
-import { bitsOf, type Layout, makeLayout, paramIndexOf, resolveScheme, unravel } from '../layout.js';
+import { codeMismatch, type CodeMismatch, compareParams, type ComparisonReport, describeComparison, type ParamMismatch } from '../compare.js';
+import { bitsOf, type Layout, makeLayout, resolveScheme } from '../layout.js';
 import { type QuantizedChunk, quantizeStream, type StreamOptions, type TensorSource } from '../stream.js';
 import type { QuantScheme } from '../types.js';
 import { type Params, pullStream, type PulledStream } from './pull.js';
@@ -38,20 +37,9 @@ export class StreamComparison {
     const b = await this.reference.params;
     this.a = a;
     this.b = b;
-    this.paramDiffers = new Uint8Array(a.scales.length);
-    for (let p = 0; p < a.scales.length; p++) {
-      const sa = a.scales[p] as number;
-      const sb = b.scales[p] as number;
-      if (f32Bits(sa) === f32Bits(sb) && a.zeroPoints[p] === b.zeroPoints[p]) continue;
-      this.paramDiffers[p] = 1;
-      this.counts.paramMismatchCount++;
-      if (this.paramMismatches.length < this.limit) {
-        this.paramMismatches.push({
-          param: p, coords: unravel(p, this.layout.paramShape), scaleA: sa, scaleB: sb,
-          zeroPointA: a.zeroPoints[p] as number, zeroPointB: b.zeroPoints[p] as number,
-        });
-      }
-    }
+    const params = compareParams(a, b, this.layout.paramShape, this.limit, this.paramMismatches);
+    this.paramDiffers = params.differs;
+    this.counts.paramMismatchCount = params.count;
   }
 
   /** Compares one chunk of the result with the reference's elements at the same place. */
@@ -91,17 +79,7 @@ export class StreamComparison {
       if (a[i] === b[i]) continue;
       this.counts.mismatchCount++;
       if (this.mismatches.length >= this.limit) continue;
-      const index = start + i;
-      const p = paramIndexOf(this.layout, index);
-      this.mismatches.push({
-        index, coords: unravel(index, this.shape), param: p, input: input[i],
-        codeA: a[i] as number, codeB: b[i] as number,
-        scaleA: pa.scales[p] as number, scaleB: pb.scales[p] as number,
-        zeroPointA: pa.zeroPoints[p] as number, zeroPointB: pb.zeroPoints[p] as number,
-        reason: this.paramDiffers[p]
-          ? 'the scale or zero point of its parameter differs'
-          : 'same scale and zero point, so the division or rounding of this element differs',
-      });
+      this.mismatches.push(codeMismatch(start + i, this.shape, this.layout, input[i], a[i] as number, b[i] as number, pa, pb, this.paramDiffers));
     }
   }
 }
