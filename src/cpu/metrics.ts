@@ -1,5 +1,5 @@
-import { type Layout, makeLayout, paramIndexOf } from '../layout.js';
-import { fround } from './float.js';
+import { type Layout, makeLayout } from '../layout.js';
+import { dequantizeCodes } from './dequantize.js';
 import { forEachElementIn } from './reduce.js';
 
 /** Error of a reconstruction over one set of elements. */
@@ -66,8 +66,8 @@ export function errorMetrics(
 }
 
 /**
- * {@link errorMetrics} of the reconstruction `S·(Q − Z)` of `codes`, computed element by element
- * so that no reconstructed tensor is ever allocated (a model's largest tensor may be GBs).
+ * {@link errorMetrics} of the reconstruction `S·(Q − Z)` of `codes`, reconstructed a piece at a
+ * time so that no reconstructed tensor is ever allocated (a model's largest tensor may be GBs).
  */
 export function reconstructionMetrics(
   x: Float32Array,
@@ -80,9 +80,15 @@ export function reconstructionMetrics(
 ): ErrorMetrics {
   const layout = metricsLayout(shape, channelAxis);
   const sums = emptySums(layout.paramCount);
-  addReconstructionErrors(sums, layout, x, codes, 0, quantLayout, scales, zeroPoints);
+  for (let start = 0; start < x.length; start += RECONSTRUCT_PIECE) {
+    const end = Math.min(x.length, start + RECONSTRUCT_PIECE);
+    addReconstructionErrors(sums, layout, x.subarray(start, end), codes.subarray(start, end), start, quantLayout, scales, zeroPoints);
+  }
   return metricsFromSums(sums, layout.axis);
 }
+
+/** Elements reconstructed at a time by {@link reconstructionMetrics}. */
+const RECONSTRUCT_PIECE = 1 << 20;
 
 export function emptySums(channels: number): ErrorSums {
   return {
@@ -105,10 +111,8 @@ export function addReconstructionErrors(
   scales: Float32Array,
   zeroPoints: Int32Array,
 ): void {
-  addErrors(sums, layout, x, start, (j) => {
-    const p = paramIndexOf(quantLayout, start + j);
-    return fround((scales[p] as number) * ((codes[j] as number) - (zeroPoints[p] as number)));
-  });
+  const y = dequantizeCodes(codes, quantLayout, scales, zeroPoints, undefined, start);
+  addErrors(sums, layout, x, start, (j) => y[j] as number);
 }
 
 function sumErrors(x: Float32Array, y: (i: number) => number, shape: readonly number[], channelAxis: number): ErrorMetrics {

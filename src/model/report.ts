@@ -1,7 +1,8 @@
 // The quality report of a model quantization: per tensor and in sum, as a table and as JSON.
 import { codeRange } from '../cpu/calibrate.js';
 import type { ErrorMetrics } from '../cpu/metrics.js';
-import { makeLayout, paramIndexOf } from '../layout.js';
+import { forEachElementIn } from '../cpu/reduce.js';
+import { makeLayout } from '../layout.js';
 import type { QuantScheme, QuantizedTensor } from '../types.js';
 import type { AdapterFacts } from '../webgpu/device.js';
 
@@ -61,18 +62,25 @@ export function clippedCounter(
   const { qmin, qmax } = codeRange(scheme);
   const { granularity, axis = 0, blockSize = 1 } = scheme;
   const layout = makeLayout(shape, granularity, axis, blockSize);
+  // Each parameter's interval, once: the per-element walk then only compares.
+  const n = params.scales.length;
+  const lo = new Float64Array(n);
+  const hi = new Float64Array(n);
+  for (let p = 0; p < n; p++) {
+    const s = params.scales[p] as number;
+    const z = params.zeroPoints[p] as number;
+    const a = s * (qmin - z);
+    const b = s * (qmax - z);
+    const half = Math.abs(s) / 2;
+    lo[p] = Math.min(a, b) - half;
+    hi[p] = Math.max(a, b) + half;
+  }
   return (x, start) => {
     let clipped = 0;
-    for (let i = 0; i < x.length; i++) {
-      const p = paramIndexOf(layout, start + i);
-      const s = params.scales[p] as number;
-      const z = params.zeroPoints[p] as number;
-      const a = s * (qmin - z);
-      const b = s * (qmax - z);
-      const half = Math.abs(s) / 2;
-      const v = x[i] as number;
-      if (v < Math.min(a, b) - half || v > Math.max(a, b) + half) clipped++;
-    }
+    forEachElementIn(layout, start, start + x.length, (i, p) => {
+      const v = x[i - start] as number;
+      if (v < (lo[p] as number) || v > (hi[p] as number)) clipped++;
+    });
     return clipped;
   };
 }
