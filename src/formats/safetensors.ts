@@ -347,7 +347,7 @@ export function safetensorsHeader(tensors: OutputTensor[], metadata?: Record<str
  * bytes of each tensor in order, asking `produce(i)` for tensor `i` only when it is due. `produce`
  * may give the bytes whole or in pieces ({@link TensorBytes}), each written as it comes, so that a
  * tensor need not be in memory whole. Bytes that do not add up to the tensor's length are a
- * FormatError naming the tensor.
+ * FormatError naming the tensor. Returns the file's length in bytes.
  *
  * @example
  * const sink = memorySink();
@@ -359,8 +359,9 @@ export async function writeSafetensors(
   tensors: OutputTensor[],
   metadata: Record<string, string> | undefined,
   produce: (index: number) => TensorBytes | Promise<TensorBytes>,
-): Promise<void> {
-  await sink.write(safetensorsHeader(tensors, metadata));
+): Promise<number> {
+  const header = safetensorsHeader(tensors, metadata);
+  await sink.write(header);
   for (let i = 0; i < tensors.length; i++) {
     const t = tensors[i] as OutputTensor;
     await writeTensorBytes(sink, await produce(i), t.byteLength, (produced) => new FormatError(
@@ -368,4 +369,5 @@ export async function writeSafetensors(
       { file: (sink as { name?: string }).name ?? 'safetensors output', tensor: t.name, field: 'byteLength' },
     ));
   }
+  return header.byteLength + tensors.reduce((n, t) => n + t.byteLength, 0);
 }

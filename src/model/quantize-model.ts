@@ -11,7 +11,7 @@ import {
 } from '../formats/gguf.js';
 import type { ByteSink, TensorBytes } from '../formats/io.js';
 import { type ModelFile, type ModelTensor, modelTensors, readTensorF32Range } from '../formats/model.js';
-import { type OutputTensor, type SafetensorsFile, safetensorsHeader, writeSafetensors } from '../formats/safetensors.js';
+import { type OutputTensor, type SafetensorsFile, writeSafetensors } from '../formats/safetensors.js';
 import { GGML_BLOCK, resolveScheme } from '../layout.js';
 import { type QuantizedChunk, quantizeStream, type StreamOptions } from '../stream.js';
 import type { QuantScheme } from '../types.js';
@@ -292,7 +292,9 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
   const workFor = (job: Job, quantized: QuantizedOutput): TensorWork => {
     const { tensor } = job;
     if (job.scheme) return quantizedWork(model, tensor, job.scheme, quantized.encoding(), quantized.output, options, chunkElements);
-    if (job.action === 'f16-fallback') return keptWork('F16', () => asF16(model, tensor, chunkElements, options.signal));
+    // An F16 tensor kept as F16 is copied: widening and narrowing it back would give the same bytes.
+    if (job.action === 'f16-fallback' && tensor.dtype !== 'F16') return keptWork('F16', () => asF16(model, tensor, chunkElements, options.signal));
+    if (job.action === 'f16-fallback') return keptWork('F16', () => copied(model, tensor, chunkElements * 2, options.signal));
     return keptWork(tensor.dtype, () => copied(model, tensor, chunkElements * 4, options.signal));
   };
 
@@ -378,9 +380,9 @@ async function writeSafetensorsModel(
     .map((j) => j.tensor.name.replace(/\.weight$/, ''));
   const config = quantizationConfig(scheme, ignore);
   const metadata = { ...(model.metadata ?? {}), quantization_config: JSON.stringify(config) };
-  await writeSafetensors(sink, outputs, metadata, (index) => {
+  const bytes = await writeSafetensors(sink, outputs, metadata, (index) => {
     const { job, part, parts } = owner[index] as { job: number; part: number; parts: number };
     return produce(job, part, parts, quantized[job] as QuantizedOutput);
   });
-  return { bytes: safetensorsHeader(outputs, metadata).byteLength + outputs.reduce((n, o) => n + o.byteLength, 0), config };
+  return { bytes, config };
 }
