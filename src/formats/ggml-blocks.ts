@@ -2,6 +2,7 @@
 // byte for byte as llama.cpp's ggml-common.h and ggml-quants.c define them.
 import { f32ToF16Bits } from '../cpu/float.js';
 import { QuantizationError } from '../errors.js';
+import { GGML_BLOCK } from '../layout.js';
 import type { QuantDType, QuantizedTensor } from '../types.js';
 
 /**
@@ -74,7 +75,7 @@ export function ggmlTypeInfo(id: number): GgmlTypeInfo | undefined {
  */
 export const LLAMA_FTYPE = { ALL_F32: 0, MOSTLY_F16: 1, MOSTLY_Q4_0: 2, MOSTLY_Q8_0: 7 } as const;
 
-const QK = 32;
+const QK = GGML_BLOCK;
 
 /** Checks that `q` is a ggml-profile result of `dtype` with one scale per 32 codes. */
 function ggmlBlocks(q: QuantizedTensor, dtype: QuantDType, format: string): void {
@@ -120,16 +121,9 @@ export function encodeQ8_0(q: QuantizedTensor): Uint8Array {
  *   onChunk: ({ start, codes }) => sink.write(encodeQ8_0Chunk(codes, start, params.scales)) });
  */
 export function encodeQ8_0Chunk(codes: Int8Array | Uint8Array, start: number, scales: Float32Array): Uint8Array {
-  const first = chunkBlocks(codes, start, scales, 'Q8_0');
-  const blocks = codes.length / QK;
-  const out = new Uint8Array(blocks * (2 + QK));
-  const view = new DataView(out.buffer);
-  for (let b = 0; b < blocks; b++) {
-    const at = b * (2 + QK);
-    view.setUint16(at, f32ToF16Bits(scales[first + b] as number), true);
-    for (let j = 0; j < QK; j++) out[at + 2 + j] = (codes[b * QK + j] as number) & 0xff;
-  }
-  return out;
+  return encodeBlocks(codes, start, scales, 'Q8_0', QK, (out, at, block) => {
+    for (let j = 0; j < QK; j++) out[at + j] = (block[j] as number) & 0xff;
+  });
 }
 
 /**
@@ -153,23 +147,36 @@ export function encodeQ4_0(q: QuantizedTensor): Uint8Array {
  * const bytes = encodeQ4_0Chunk(chunk.codes, chunk.start, params.scales);
  */
 export function encodeQ4_0Chunk(codes: Int8Array | Uint8Array, start: number, scales: Float32Array): Uint8Array {
-  const first = chunkBlocks(codes, start, scales, 'Q4_0');
-  const blocks = codes.length / QK;
-  const out = new Uint8Array(blocks * (2 + QK / 2));
-  const view = new DataView(out.buffer);
-  for (let b = 0; b < blocks; b++) {
-    const at = b * (2 + QK / 2);
-    view.setUint16(at, f32ToF16Bits(scales[first + b] as number), true);
+  return encodeBlocks(codes, start, scales, 'Q4_0', QK / 2, (out, at, block, b) => {
     for (let j = 0; j < QK / 2; j++) {
-      const lo = (codes[b * QK + j] as number) + 8;
-      const hi = (codes[b * QK + j + QK / 2] as number) + 8;
+      const lo = (block[j] as number) + 8;
+      const hi = (block[j + QK / 2] as number) + 8;
       if (lo < 0 || lo > 15 || hi < 0 || hi > 15) {
-        throw new QuantizationError(`Q4_0 codes must lie in [-8, 7]; block ${first + b} holds ${lo - 8} or ${hi - 8}`, {
-          field: 'codes', index: start + b * QK + j,
+        throw new QuantizationError(`Q4_0 codes must lie in [-8, 7]; block ${b} holds ${lo - 8} or ${hi - 8}`, {
+          field: 'codes', index: b * QK + j,
         });
       }
-      out[at + 2 + j] = lo | (hi << 4);
+      out[at + j] = lo | (hi << 4);
     }
+  });
+}
+
+/**
+ * Blocks of a chunk of whole blocks: each the float16 of its scale, then `payloadBytes` that
+ * `payload` writes from the block's 32 codes (`b` is the block's index in the tensor).
+ */
+function encodeBlocks(
+  codes: Int8Array | Uint8Array, start: number, scales: Float32Array, format: string, payloadBytes: number,
+  payload: (out: Uint8Array, at: number, block: Int8Array | Uint8Array, b: number) => void,
+): Uint8Array {
+  const first = chunkBlocks(codes, start, scales, format);
+  const blocks = codes.length / QK;
+  const out = new Uint8Array(blocks * (2 + payloadBytes));
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < blocks; b++) {
+    const at = b * (2 + payloadBytes);
+    view.setUint16(at, f32ToF16Bits(scales[first + b] as number), true);
+    payload(out, at + 2, codes.subarray(b * QK, (b + 1) * QK), first + b);
   }
   return out;
 }
