@@ -1,5 +1,6 @@
 // codes.wgsl — library (no entry point): an element's code from its parameter's QParams, one
-// element at a time or four (a vec4 that shares one parameter), and the packing of codes.
+// element at a time or four (a vec4 that shares one parameter), the packing of codes, and what
+// the kernels that read a tensor share: BIG, where min/max start, and first_non_finite4.
 //
 // Exactness: onnx rounds x / scale exactly (onnx_round, div_rn near halves); pytorch and ggml
 //   multiply by the float32 reciprocal (WGSL `*` is correctly rounded); ggml Q4_0's x·id + 8.5 is
@@ -67,8 +68,8 @@ fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
     // 2^-12 of a half), written so that a NaN t (0·∞ from a subnormal scale) takes the exact path.
     let exact = !(abs(t) < vec4<f32>(1024.0)) | !(abs(t - r) < vec4<f32>(0.499755859375));
     if (any(exact)) {
-      for (var c = 0u; c < 4u; c = c + 1u) {
-        if (exact[c]) { r[c] = round(div_rn(v[c], q.code_scale)); }
+      for (var lane = 0u; lane < 4u; lane = lane + 1u) {
+        if (exact[lane]) { r[lane] = round(div_rn(v[lane], q.code_scale)); }
       }
     }
     c = int4_of(r) + vec4<i32>(q.zp);

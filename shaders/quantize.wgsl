@@ -25,7 +25,7 @@ fn params_at(p: u32) -> QParams {
 }
 
 // Word w of the chunk, element by element: for words whose elements have different parameters
-// (a row or block boundary inside the word, blocks along a leading axis) and the chunk's tail.
+// (a row or block boundary inside the word, blocks along a leading axis).
 fn mixed_word(w: u32) -> u32 {
   let per_word = 32u / BITS;
   let mask = (1u << BITS) - 1u;
@@ -51,7 +51,6 @@ fn quad(local: u32) -> vec4<f32> {
 // channel, or the same block of a row when blocks run along the last axis. Parameter indices
 // alone cannot tell: along a last axis they wrap around from one row to the next.
 fn same_param(i0: u32, i1: u32) -> bool {
-  if (GRANULARITY == 0u) { return true; }
   if (GRANULARITY == 1u) { return i0 / P.inner == i1 / P.inner; }
   if (P.inner != 1u) { return false; }
   let r0 = i0 / P.axis_len;
@@ -69,7 +68,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   // With UNIFORM_WORDS every word's elements share one parameter (compiled in for layouts that
   // guarantee it), so the per-element path is not even in the kernel: a smaller kernel runs
   // faster on a CPU emulation. The chunk's partial last word is masked instead.
-  if (UNIFORM_WORDS == 0u && (first + per_word > P.chunk_len || !same_param(i0, i0 + per_word - 1u))) {
+  if (UNIFORM_WORDS == 0u && !same_param(i0, i0 + per_word - 1u)) {
     packed[w] = mixed_word(w);
     return;
   }

@@ -6,27 +6,27 @@ import { encodeParams, type KernelName, kernelSource, SPEC_FIELDS, type Speciali
 
 // GPUBufferUsage / GPUMapMode values, fixed by the WebGPU spec; local so that Node needs no globals.
 export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
-const MAP_READ = 0x1;
+const MapMode = { READ: 0x1 } as const;
 
 /** Invocations per workgroup; a pipeline-overridable constant in every kernel. */
 export const WORKGROUP_SIZE = 64;
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-function pipeline(device: GPUDevice, name: KernelName, spec: Specialization, workgroupSize = WORKGROUP_SIZE): GPUComputePipeline {
+function pipeline(device: GPUDevice, name: KernelName, spec: Specialization): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) {
     cache = new Map();
     pipelines.set(device, cache);
   }
-  const key = `${name}/${workgroupSize}/${SPEC_FIELDS.map((f) => spec[f]).join(',')}`;
+  const key = `${name}/${SPEC_FIELDS.map((f) => spec[f]).join(',')}`;
   let found = cache.get(key);
   if (!found) {
     const module = device.createShaderModule({ label: name, code: kernelSource(name, spec) });
     found = device.createComputePipeline({
       label: name,
       layout: 'auto',
-      compute: { module, entryPoint: 'main', constants: { WG: workgroupSize } },
+      compute: { module, entryPoint: 'main', constants: { WG: WORKGROUP_SIZE } },
     });
     cache.set(key, found);
   }
@@ -34,8 +34,8 @@ function pipeline(device: GPUDevice, name: KernelName, spec: Specialization, wor
 }
 
 /** Workgroup counts for `threads` invocations, folded into 2-D past the per-dimension limit. */
-function dispatchSize(threads: number, maxPerDimension: number, workgroupSize = WORKGROUP_SIZE) {
-  const groups = Math.max(1, Math.ceil(threads / workgroupSize));
+function dispatchSize(threads: number, maxPerDimension: number) {
+  const groups = Math.max(1, Math.ceil(threads / WORKGROUP_SIZE));
   const x = Math.min(groups, maxPerDimension);
   const y = Math.ceil(groups / x);
   if (y > maxPerDimension) {
@@ -43,7 +43,7 @@ function dispatchSize(threads: number, maxPerDimension: number, workgroupSize = 
       field: 'device',
     });
   }
-  return { x, y, rowThreads: x * workgroupSize };
+  return { x, y, rowThreads: x * WORKGROUP_SIZE };
 }
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
@@ -70,7 +70,7 @@ export class Scratch {
     return b;
   }
 
-  storage(label: string, size: number, extraUsage = 0): GPUBuffer {
+  storage(label: string, size: number): GPUBuffer {
     const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
     if (size > limit) {
       throw new QuantizationError(
@@ -78,7 +78,7 @@ export class Scratch {
         { field: 'device' },
       );
     }
-    return this.buffer(label, size, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST | extraUsage);
+    return this.buffer(label, size, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST);
   }
 
   /** Records one kernel dispatch of `threads` invocations with bindings 1, 2, … after the uniform. */
@@ -109,7 +109,7 @@ export class Scratch {
     const enc = encoder ?? device.createCommandEncoder();
     enc.copyBufferToBuffer(src, offset, staging, 0, bytes);
     device.queue.submit([enc.finish()]);
-    await staging.mapAsync(MAP_READ);
+    await staging.mapAsync(MapMode.READ);
     const out = staging.getMappedRange().slice(0, size);
     staging.unmap();
     // Chunk after chunk would otherwise keep every staging buffer until the operation ends.
