@@ -7,6 +7,7 @@ import { findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import {
   bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, nonFiniteError, normalizeAxis, resolveScheme,
+  shapeElements,
 } from './layout.js';
 import type { Backend, GpuQuantizedTensor, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
 import { dequantizeOnGpu, type GpuInput, quantizeOnGpu } from './webgpu/engine.js';
@@ -35,7 +36,7 @@ function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, opt
         field: 'x',
       });
     }
-    checkShape(shape, shape.reduce((a, b) => a * b, 1));
+    shapeElements(shape);
     return;
   }
   if (!(x instanceof Float32Array)) {
@@ -237,8 +238,8 @@ export async function dequantize(
   q: QuantizedTensor | GpuQuantizedTensor, options?: QuantOptions,
 ): Promise<Float32Array | GPUBuffer> {
   const backend = selectBackend(options);
-  const numel = q.shape.reduce((a, b) => a * b, 1);
-  checkShape(q.shape, 'codes' in q ? q.codes.length : numel);
+  const numel = shapeElements(q.shape);
+  if ('codes' in q) checkShape(q.shape, q.codes.length);
   const { scheme, layout } = resolveScheme(q.shape, q.scheme);
   const words = Math.ceil(numel / (32 / bitsOf(scheme.dtype)));
   if ('codes' in q) {

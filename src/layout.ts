@@ -54,8 +54,8 @@ export function checkProfile(profile: unknown): Profile {
   return profile as Profile;
 }
 
-/** Checks that `shape` is a list of non-negative integers whose product is `length`. */
-export function checkShape(shape: readonly number[], length: number): void {
+/** Checks that `shape` is a list of non-negative integers, and returns their product. */
+export function shapeElements(shape: readonly number[]): number {
   if (!Array.isArray(shape)) {
     throw new QuantizationError('shape must be an array of non-negative integers', { field: 'shape' });
   }
@@ -66,6 +66,12 @@ export function checkShape(shape: readonly number[], length: number): void {
     }
     numel *= d;
   });
+  return numel;
+}
+
+/** Checks that `shape` is a list of non-negative integers whose product is `length`. */
+export function checkShape(shape: readonly number[], length: number): void {
+  const numel = shapeElements(shape);
   if (numel !== length) {
     throw new QuantizationError(
       `shape [${shape.join(', ')}] holds ${numel} elements but the data has ${length}`,

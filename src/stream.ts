@@ -7,7 +7,7 @@ import { quantizeCodes } from './cpu/quantize.js';
 import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
-import { bitsOf, checkShape, isSigned, lcm, nonFiniteError, resolveScheme } from './layout.js';
+import { bitsOf, isSigned, lcm, nonFiniteError, resolveScheme, shapeElements } from './layout.js';
 import type { QuantOptions, QuantScheme, QuantizedTensor } from './types.js';
 import { quantizeOnGpu, type TensorSource } from './webgpu/engine.js';
 
@@ -24,9 +24,9 @@ export interface QuantizedChunk {
 
 export interface StreamOptions extends Omit<QuantOptions, 'output' | 'maxChunkBytes'> {
   /**
-   * Elements per chunk at most (default 4 Mi); rounded down to a multiple of `alignElements` and
-   * of 8. On WebGPU a per-group chunk also holds at least one block row (a block along the axis
-   * for every index after it).
+   * Elements per chunk (default 4 Mi), rounded down to a multiple of `alignElements` and of 8 but
+   * never below one such multiple; on WebGPU a per-group chunk also holds at least one block row
+   * (a block along the axis for every index after it).
    */
   chunkElements?: number;
   /** Every chunk but the last is a multiple of this many elements (a row, for writers that encode rows). */
@@ -76,8 +76,7 @@ export async function quantizeStream(
   if (typeof options?.onChunk !== 'function') {
     throw new QuantizationError('options.onChunk must be a function', { field: 'options.onChunk' });
   }
-  const numel = shape.reduce((a, b) => a * b, 1);
-  checkShape(shape, numel);
+  const numel = shapeElements(shape);
   const { scheme: resolved, layout } = resolveScheme(shape, scheme);
   const { size, unit } = chunkSize(options);
   const axis = metricsAxis(options, shape, resolved);

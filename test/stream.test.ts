@@ -151,4 +151,10 @@ describe('quantizeStream argument errors', () => {
   ] as const)('%s', async (_name, source, options, message) => {
     await expect(quantizeStream(source, [2, 4], scheme, options)).rejects.toThrow(message);
   });
+
+  it('a shape that is not a list of dimensions is named, not a TypeError', async () => {
+    await expect(quantizeStream(src, 8 as unknown as number[], scheme, { onChunk: () => {} }))
+      .rejects.toThrow(new QuantizationError('shape must be an array of non-negative integers', { field: 'shape' }));
+    await expect(quantizeStream(src, [2, -4], scheme, { onChunk: () => {} })).rejects.toThrow('shape[1] must be a non-negative integer; got -4');
+  });
 });
