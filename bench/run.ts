@@ -29,8 +29,7 @@ const runs = Number(value('--runs', '5'));
 const options = { sizes, runs, warmup: 1, cpuMaxElements: 4096 * 4096 };
 
 function describe(facts: AdapterFacts, where: string): string {
-  const name = [facts.vendor, facts.architecture, facts.description].filter(Boolean).join(' ');
-  return `${where} — adapter: ${name}${facts.isFallback ? ' (a software fallback: SwiftShader is a CPU emulation of a GPU)' : ''}` +
+  return `${where} — adapter: ${lib.adapterName(facts)}${facts.isFallback ? ' (a software fallback: SwiftShader is a CPU emulation of a GPU)' : ''}` +
     ` — default row kernel: ${facts.isFallback ? "'invocation'" : "'subgroup' where the device has subgroups, else 'workgroup'"}` +
     ` — ${new Date().toISOString().slice(0, 10)}`;
 }

@@ -1,5 +1,5 @@
 // Wires the page: opening a file, the adapter, running, the result and the plots.
-import type { AdapterFacts } from '../src/index.js';
+import { adapterName } from '../src/webgpu/device.js';
 import { formatReport, type ModelReport } from '../src/model/index.js';
 import { TensorCharts } from './charts.js';
 import { QuantizerClient } from './client.js';
@@ -45,10 +45,6 @@ function message(err: unknown): string {
 
 function showError(err: unknown): void {
   errorBox.textContent = message(err);
-}
-
-function adapterName(facts: AdapterFacts): string {
-  return [facts.vendor, facts.architecture, facts.description].filter(Boolean).join(' ') || 'an unnamed adapter';
 }
 
 function updateControls(): void {

@@ -7,7 +7,7 @@ export type { CodeMismatch, CompareOptions, ComparisonReport, ParamMismatch } fr
 export { errorMetrics } from './cpu/metrics.js';
 export type { ErrorMetrics, ErrorStats } from './cpu/metrics.js';
 export { FormatError, QuantizationError } from './errors.js';
-export { adapterFacts, releaseDevice } from './webgpu/device.js';
+export { adapterFacts, adapterName, releaseDevice } from './webgpu/device.js';
 export type { AdapterFacts } from './webgpu/device.js';
 export type { GpuOptions, Progress } from './webgpu/engine.js';
 export * as reference from './cpu/index.js';

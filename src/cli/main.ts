@@ -2,7 +2,7 @@
 import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
-import { adapterFacts, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
+import { adapterFacts, adapterName, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
 import { QuantizationError } from '../errors.js';
 import { resolveScheme } from '../layout.js';
 import { modelTensors, openModel, readTensorF32Range } from '../formats/model.js';
@@ -39,7 +39,7 @@ async function chooseBackend(requested: 'auto' | 'webgpu' | 'cpu'): Promise<'web
   if (requested === 'webgpu') return 'webgpu';
   try {
     const facts = await adapterFacts();
-    const name = [facts.vendor, facts.architecture, facts.description].filter(Boolean).join(' ');
+    const name = adapterName(facts);
     if (!facts.isFallback) {
       say(`backend: webgpu (${name})`);
       return 'webgpu';
@@ -144,7 +144,7 @@ async function verifyCommand(input: string, flags: SchemeFlags & { include?: str
     const model = await openModel(source);
     const scheme = schemeFromFlags(flags, model.format);
     const facts = await adapterFacts();
-    say(`verifying on ${[facts.vendor, facts.architecture, facts.description].filter(Boolean).join(' ')}` +
+    say(`verifying on ${adapterName(facts)}` +
       (facts.isFallback ? ' (software fallback)' : ''));
     let failed = 0;
     let checked = 0;

@@ -4,7 +4,7 @@ import type { ErrorMetrics } from '../cpu/metrics.js';
 import { forEachElementIn } from '../cpu/reduce.js';
 import { makeLayout } from '../layout.js';
 import type { QuantScheme, QuantizedTensor } from '../types.js';
-import type { AdapterFacts } from '../webgpu/device.js';
+import { type AdapterFacts, adapterName } from '../webgpu/device.js';
 
 export interface TensorReport {
   name: string;
@@ -132,7 +132,7 @@ export function formatReport(report: ModelReport): string {
   const quantized = report.tensors.filter((t) => t.action === 'quantized').length;
   const verified = report.tensors.filter((t) => t.verify);
   const adapter = report.adapter
-    ? ` on ${[report.adapter.vendor, report.adapter.architecture, report.adapter.description].filter(Boolean).join(' ')}` +
+    ? ` on ${adapterName(report.adapter)}` +
       (report.adapter.isFallback ? ' (software fallback: a CPU emulation)' : '')
     : '';
   const lines = [

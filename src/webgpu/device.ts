@@ -148,6 +148,11 @@ export async function adapterFacts(device?: GPUDevice): Promise<AdapterFacts> {
   return (await gpuContext(device)).adapter;
 }
 
+/** The adapter's name for people: vendor, architecture and description, as many as it gives. */
+export function adapterName(facts: Pick<AdapterFacts, 'vendor' | 'architecture' | 'description'>): string {
+  return [facts.vendor, facts.architecture, facts.description].filter(Boolean).join(' ') || 'an unnamed adapter';
+}
+
 /** Destroys the library's own device, if it has one (a caller's device is never touched). */
 export async function releaseDevice(): Promise<void> {
   const current = owned;

@@ -1,7 +1,7 @@
 // The WebGPU boundary: non-finite input inside chunks, device ownership and loss, cancellation,
 // progress, leaks, and adapter facts.
 import { afterAll, describe, expect, it } from 'vitest';
-import { adapterFacts, compareQuantized, dequantize, QuantizationError, quantize, releaseDevice } from '../../src/index.js';
+import { adapterFacts, adapterName, compareQuantized, dequantize, QuantizationError, quantize, releaseDevice } from '../../src/index.js';
 import type { Progress, QuantScheme } from '../../src/index.js';
 import { gpuContext } from '../../src/webgpu/device.js';
 import { randomNormal } from '../../src/synthetic.js';
@@ -138,6 +138,11 @@ describe('adapter facts', () => {
   it('say what the adapter is and the limits in force', async () => {
     const facts = await adapterFacts();
     expect(facts.limits.maxComputeWorkgroupsPerDimension).toBeGreaterThanOrEqual(65535);
+  });
+
+  it('name the adapter from the parts it gives', () => {
+    expect(adapterName({ vendor: 'google', architecture: 'swiftshader', description: '' })).toBe('google swiftshader');
+    expect(adapterName({ vendor: '', architecture: '', description: '' })).toBe('an unnamed adapter');
   });
 
   // Reported as skipped, not passed, where the tests run on another adapter.
