@@ -1,5 +1,5 @@
 // GGUF (llama.cpp's model format), read and written by streaming: the header is parsed from
-// ranged reads of growing chunks, tensor data is fetched one tensor at a time, and output is
+// ranged reads of growing chunks, tensor data is fetched by element ranges, and output is
 // written header first, since every size is known from the plan. Layout rules follow llama.cpp's
 // ggml/src/gguf.cpp; versions 1 (32-bit counts and lengths), 2 and 3 are read, version 3 written.
 import { FormatError } from '../errors.js';

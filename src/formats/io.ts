@@ -111,7 +111,7 @@ export function bytesSource(bytes: Uint8Array, name = 'bytes'): ByteSource {
   };
 }
 
-/** Collects everything written, as Blob parts (never one giant ArrayBuffer), or as bytes for tests. */
+/** Collects everything written: the parts as written (usable as Blob parts), or joined by `bytes()`. */
 export function memorySink(): ByteSink & { parts: Uint8Array[]; bytes(): Uint8Array } {
   const parts: Uint8Array[] = [];
   return {

@@ -65,7 +65,10 @@ interface Job {
   reason?: string;
 }
 
-/** The scheme a tensor is quantized with: the model's scheme with the tensor's own axis checks. */
+/**
+ * What happens to each tensor — quantized with the model's scheme, kept as it is, or written as
+ * F16 — and why, decided before anything is written.
+ */
 function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFormat): Job[] {
   return modelTensors(model).map((tensor): Job => {
     const reason = passThroughReason(tensor, options);
