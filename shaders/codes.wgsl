@@ -25,10 +25,16 @@ fn launder4(x: vec4<f32>) -> vec4<f32> {
   return bitcast<vec4<f32>>(bitcast<vec4<u32>>(x) ^ vec4<u32>(P.zero));
 }
 
-fn to_int_sat4(r: vec4<f32>) -> vec4<i32> {
-  let b = bitcast<vec4<u32>>(r);
+// r, a rounding of t, as integers, saturating where t is far outside every code range (decided
+// from t's bits: ±Inf must not reach float arithmetic).
+fn to_int_sat4_of(r: vec4<f32>, t: vec4<f32>) -> vec4<i32> {
+  let b = bitcast<vec4<u32>>(t);
   let sat = select(vec4<i32>(32767), vec4<i32>(-32768), (b >> vec4<u32>(31u)) == vec4<u32>(1u));
   return select(vec4<i32>(r), sat, ((b >> vec4<u32>(23u)) & vec4<u32>(0xffu)) >= vec4<u32>(142u));
+}
+
+fn to_int_sat4(r: vec4<f32>) -> vec4<i32> {
+  return to_int_sat4_of(r, r);
 }
 
 // A rounded quotient as integers. With scales from the data, onnx and pytorch quotients are
@@ -40,9 +46,11 @@ fn int4_of(r: vec4<f32>) -> vec4<i32> {
   return to_int_sat4(r);
 }
 
+// C's roundf for finite t: the fraction t − f is exact, and twice it truncates to ±1 exactly
+// from a half outwards — five operations where testing for a tie takes eight.
 fn round_half_away4(t: vec4<f32>) -> vec4<f32> {
   let f = trunc(t);
-  return select(round(t), f + sign(t), abs(t - f) == vec4<f32>(0.5));
+  return f + trunc((t - f) * 2.0);
 }
 
 fn code_of(x: f32, q: QParams) -> i32 {
@@ -76,7 +84,8 @@ fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
   } else if (PROFILE == 1u) {
     c = vec4<i32>(q.zp) + int4_of(round(v * q.inv));
   } else if (BITS == 8u) {
-    c = to_int_sat4(round_half_away4(launder4(v * q.inv)));
+    let t = launder4(v * q.inv);
+    c = to_int_sat4_of(round_half_away4(t), t);
   } else {
     return clamp(to_int_sat4(trunc(launder4(v * q.inv) + vec4<f32>(8.5))), vec4<i32>(0), vec4<i32>(15)) - vec4<i32>(8);
   }

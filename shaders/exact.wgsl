@@ -10,87 +10,100 @@
 fn normalized(bits: u32) -> vec2<u32> {
   let e = (bits >> 23u) & 0xffu;
   let m = bits & 0x7fffffu;
-  if (e != 0u) { return vec2<u32>(e, m | 0x800000u); }
   let s = countLeadingZeros(m) - 8u;
-  return vec2<u32>(u32(1 - i32(s)), m << s);
+  return select(vec2<u32>(u32(1 - i32(s)), m << s), vec2<u32>(e, m | 0x800000u), e != 0u);
 }
 
 // a / b correctly rounded to nearest even. Requires finite a and b, b != 0.
 //
 // Why it is exact: with both significands normalised to 24-bit integers ma, mb, the quotient
-// ma/mb lies in (1/2, 2). After one optional doubling it lies in [1, 2), and 25 steps of
-// restoring long division give its first 24 bits plus one guard bit; the remainder r is the
-// exact rest (r < 2·mb < 2^25, so nothing overflows u32). Round-to-nearest-even needs exactly
-// guard, sticky (r != 0) and the last kept bit. Results below 2^-126 are shifted into subnormal
-// form before rounding (bits shifted out join the sticky bit), as IEEE-754 rounds once.
+// ma/mb lies in (1/2, 2). Long division in base 256 — a remainder below mb, shifted by 8 bits,
+// still fits in u32 — gives q = floor(ma·2^31 / mb) in (2^30, 2^32) and the exact remainder r.
+// q's top 25 bits are the first 24 bits of the quotient and a guard bit; every bit below, and r,
+// make the sticky bit; rounded_quotient does the rest.
+// Speed: no branch and no loop, only selects, because a CPU emulation such as SwiftShader pays
+// for every basic block a divergent branch creates: the bit-by-bit loop this replaced cost as
+// much as quantizing the 32 elements of the ggml block it served.
 fn div_rn(a: f32, b: f32) -> f32 {
   let ab = bitcast<u32>(a);
   let bb = bitcast<u32>(b);
-  let sign = (ab ^ bb) & 0x80000000u;
-  if ((ab << 1u) == 0u) { return bitcast<f32>(sign); }
   let na = normalized(ab);
   let nb = normalized(bb);
-  let ma = na.y;
   let mb = nb.y;
-  var e = i32(na.x) - i32(nb.x);
-  var r = ma;
-  if (r < mb) {
-    r = r << 1u;
-    e = e - 1;
-  }
-  var q = 0u;
-  for (var i = 0u; i < 25u; i = i + 1u) {
-    q = q << 1u;
-    if (r >= mb) {
-      r = r - mb;
-      q = q | 1u;
-    }
-    r = r << 1u;
-  }
-  var sticky = r != 0u;
-  var be = e + 127;
-  if (be >= 255) { return bitcast<f32>(sign | 0x7f800000u); }
-  if (be <= 0) {
-    let sh = u32(1 - be);
-    if (sh >= 26u) {
-      sticky = sticky || q != 0u;
-      q = 0u;
-    } else {
-      sticky = sticky || (q & ((1u << sh) - 1u)) != 0u;
-      q = q >> sh;
-    }
-    be = 0;
-  }
-  let guard = q & 1u;
-  var m = q >> 1u;
-  if (guard == 1u && (sticky || (m & 1u) == 1u)) { m = m + 1u; }
-  if (be == 0) { return bitcast<f32>(sign | m); }
-  // m is in [2^23, 2^24]; a carry to 2^24 moves into the exponent, up to Inf, as it should.
-  return bitcast<f32>(sign | ((u32(be) << 23u) + (m - 0x800000u)));
+  let ge = na.y >= mb;
+  var r = select(na.y, na.y - mb, ge);
+  r = r << 8u;
+  let d1 = r / mb;
+  r = (r - d1 * mb) << 8u;
+  let d2 = r / mb;
+  r = (r - d2 * mb) << 8u;
+  let d3 = r / mb;
+  r = (r - d3 * mb) << 7u;
+  let d4 = r / mb;
+  r = r - d4 * mb;
+  let q = (select(0u, 1u, ge) << 31u) | (d1 << 23u) | (d2 << 15u) | (d3 << 7u) | d4;
+  // 32 significant bits when ma >= mb (a quotient in [1, 2)), else 31; the 6 or 7 below the
+  // guard bit are dropped. The remainder alone is the sticky bit: an exact quotient of two 24-bit
+  // integers has at most 24 significant bits, so when r is 0 the dropped bits are 0 too.
+  let drop = select(6u, 7u, ge);
+  let exponent = i32(na.x) - i32(nb.x) + select(126, 127, ge);
+  return rounded_quotient((ab ^ bb) & 0x80000000u, exponent, q >> drop, r != 0u, (ab << 1u) == 0u);
+}
+
+// a / 127 correctly rounded (ggml's Q8_0 scale, d = amax / 127), for finite a. The same long
+// division as div_rn, but by a constant small enough that one u32 division of the shifted
+// significand gives every bit needed, and that the compiler turns into a multiplication.
+fn div_rn_127(a: f32) -> f32 {
+  let ab = bitcast<u32>(a);
+  let na = normalized(ab);
+  let n = na.y << 8u;
+  let q = n / 127u;
+  let r = n - q * 127u;
+  // q = floor(ma·2^8 / 127) in [2^24, 2^26): 26 bits when ma >= 127·2^17, and the lowest is
+  // dropped. The remainder alone is the sticky bit: when it is 0, 127 divides ma and q is a
+  // multiple of 256, so the dropped bit is 0 too.
+  let drop = select(0u, 1u, q >= 0x2000000u);
+  return rounded_quotient(ab & 0x80000000u, i32(na.x) - 7 + i32(drop), q >> drop, r != 0u, (ab << 1u) == 0u);
+}
+
+// The float32 with sign bit `sign` and value g·2^(exponent − 127 − 24), rounded to nearest even,
+// where g in [2^24, 2^25) holds 24 significant bits and a guard bit and `sticky` says whether
+// anything nonzero lies below; ±0 when `zero`. Results below 2^-126 are shifted into subnormal
+// form before rounding (bits shifted out join the sticky bit), as IEEE-754 rounds once.
+fn rounded_quotient(sign: u32, exponent: i32, g: u32, sticky: bool, zero: bool) -> f32 {
+  let sh = u32(clamp(1 - exponent, 0, 31));
+  let s = sticky || (g & ((1u << sh) - 1u)) != 0u;
+  let kept = g >> sh;
+  var m = kept >> 1u;
+  m = m + select(0u, 1u, (kept & 1u) == 1u && (s || (m & 1u) == 1u));
+  // m is in [2^23, 2^24] for a normal result and below for a subnormal one: the exponent field
+  // adds exponent − 1 to m's own leading bit, and a carry to 2^24 moves into the exponent, up to
+  // Inf, as it should.
+  let finite = sign | ((u32(max(exponent - 1, 0)) << 23u) + m);
+  let inf = sign | 0x7f800000u;
+  return bitcast<f32>(select(select(finite, inf, exponent >= 255), sign, zero));
 }
 
 // float32 → float16 bits, round to nearest even, overflow to ±Inf (what F16C and ggml do).
+// Branch-free for the same reason as div_rn.
 fn f16_bits(x: f32) -> u32 {
   let b = bitcast<u32>(x);
   let sign = (b >> 16u) & 0x8000u;
   let exp = i32((b >> 23u) & 0xffu);
   let mant = b & 0x7fffffu;
-  if (exp == 255) { return sign | 0x7c00u | select(0u, 0x200u, mant != 0u); }
   let e = exp - 112;
-  if (e >= 31) { return sign | 0x7c00u; }
-  if (e <= 0) {
-    if (e < -10) { return sign; }
-    let m = mant | 0x800000u;
-    let shift = u32(14 - e);
-    let half = 1u << (shift - 1u);
-    let rem = m & ((1u << shift) - 1u);
-    var h = m >> shift;
-    if (rem > half || (rem == half && (h & 1u) == 1u)) { h = h + 1u; }
-    return sign | h;
-  }
-  var h = (u32(e) << 10u) | (mant >> 13u);
-  let rem = mant & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) == 1u)) { h = h + 1u; }
+  // A half's significand is the float's shifted right: by 13 bits for a normal half, by more
+  // (the implicit bit made explicit) for a subnormal one; shifting by 25 or more leaves zero,
+  // which is what a value below the smallest half's half rounds to.
+  let sub = e <= 0;
+  let shift = select(13u, u32(min(14 - e, 31)), sub);
+  let sig = select(mant, mant | 0x800000u, sub);
+  let rem = sig & ((1u << shift) - 1u);
+  let half = 1u << (shift - 1u);
+  var h = (select(u32(max(e, 0)) << 10u, 0u, sub)) | (sig >> shift);
+  h = h + select(0u, 1u, rem > half || (rem == half && (h & 1u) == 1u));
+  h = select(h, 0x7c00u, e >= 31);
+  h = select(h, 0x7c00u | select(0u, 0x200u, mant != 0u), exp == 255);
   return sign | h;
 }
 
@@ -99,12 +112,13 @@ fn f16_value(h: u32) -> f32 {
   let sign = (h & 0x8000u) << 16u;
   let exp = (h >> 10u) & 0x1fu;
   let mant = h & 0x3ffu;
-  if (exp == 0x1fu) { return bitcast<f32>(sign | 0x7f800000u | (mant << 13u)); }
-  if (exp != 0u) { return bitcast<f32>(sign | ((exp + 112u) << 23u) | (mant << 13u)); }
-  if (mant == 0u) { return bitcast<f32>(sign); }
-  // Subnormal half: normalise the 10-bit mantissa into a normal float32.
+  // A subnormal half: its 10-bit significand normalised into a normal float32.
   let s = countLeadingZeros(mant) - 21u;
-  return bitcast<f32>(sign | ((113u - s) << 23u) | (((mant << s) & 0x3ffu) << 13u));
+  let subnormal = ((113u - s) << 23u) | (((mant << s) & 0x3ffu) << 13u);
+  var bits = select(subnormal, ((exp + 112u) << 23u) | (mant << 13u), exp != 0u);
+  bits = select(bits, 0x7f800000u | (mant << 13u), exp == 0x1fu);
+  bits = select(bits, 0u, (h & 0x7fffu) == 0u);
+  return bitcast<f32>(sign | bits);
 }
 
 // A rounded quotient or product as an integer, saturating far outside every code range without

@@ -13,7 +13,9 @@
 //   chunk holds whole runs.
 // Speed: one invocation walks its run twice — the second time from cache — with no workgroup
 //   memory and no barrier. It walks in order, which keeps ggml Q4_0's "first element of largest
-//   magnitude" exact.
+//   magnitude" exact. Symmetric schemes need only the largest magnitude, found as the largest
+//   sign-less bit pattern: one integer max per element, which also flags NaN and ±Inf (patterns
+//   from 0x7f800000 up). A ggml Q8_0 block is held in registers and read once.
 
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> scales: array<f32>;
@@ -36,38 +38,52 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     len = min(P.block, P.axis_len - b * P.block);
   }
   let base = (start - P.chunk_start) / 4u;
+  if (PROFILE == 2u && BITS == 8u) {
+    q8_0_block(g, base, start);
+    return;
+  }
   let quads = len / 4u;
-  var mn = vec4<f32>(BIG);
-  var mx = vec4<f32>(-BIG);
+  var lo = 0.0;
+  var hi = 0.0;
   var m = 0.0;
   var amax = 0.0;
-  // The largest exponent field seen: all ones means a NaN or ±Inf somewhere. Tracking it costs
-  // one integer max per vec4; the index of the first one is looked for only when there is one.
   var emax = vec4<u32>(0u);
-  for (var k = 0u; k < quads; k = k + 1u) {
-    let v = input[base + k];
-    emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
-    mn = min(mn, v);
-    mx = max(mx, v);
-    if (PROFILE == 2u && BITS == 4u) {
-      for (var c = 0u; c < 4u; c = c + 1u) {
-        if (amax < abs(v[c])) {
-          amax = abs(v[c]);
-          m = v[c];
+  if (SYMMETRIC == 1u && PROFILE != 2u) {
+    var mag = vec4<u32>(0u);
+    for (var k = 0u; k < quads; k = k + 1u) {
+      mag = max(mag, bitcast<vec4<u32>>(input[base + k]) & vec4<u32>(0x7fffffffu));
+    }
+    emax = mag & vec4<u32>(0x7f800000u);
+    // A symmetric scale depends on max(-lo, hi) alone, and the zero point on neither.
+    amax = bitcast<f32>(max(max(mag.x, mag.y), max(mag.z, mag.w)));
+    lo = -amax;
+    hi = amax;
+  } else {
+    var mn = vec4<f32>(BIG);
+    var mx = vec4<f32>(-BIG);
+    // The largest exponent field seen: all ones means a NaN or ±Inf somewhere. Tracking it costs
+    // one integer max per vec4; the index of the first one is looked for only when there is one.
+    for (var k = 0u; k < quads; k = k + 1u) {
+      let v = input[base + k];
+      emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
+      mn = min(mn, v);
+      mx = max(mx, v);
+      if (PROFILE == 2u) {
+        for (var c = 0u; c < 4u; c = c + 1u) {
+          if (amax < abs(v[c])) {
+            amax = abs(v[c]);
+            m = v[c];
+          }
         }
       }
     }
+    lo = min(min(mn.x, mn.y), min(mn.z, mn.w));
+    hi = max(max(mx.x, mx.y), max(mx.z, mx.w));
   }
   if (any(emax == vec4<u32>(0x7f800000u))) {
-    var bad = 0xffffffffu;
-    for (var k = 0u; k < quads; k = k + 1u) { bad = min(bad, first_non_finite4(input[base + k], start + 4u * k)); }
-    atomicMin(&first_bad, bad);
+    report_non_finite(base, quads, start);
     return;
   }
-  let lo = min(min(mn.x, mn.y), min(mn.z, mn.w));
-  let hi = max(max(mx.x, mx.y), max(mx.z, mx.w));
-  // abs: max(-lo, hi) is never negative, but max(-0, 0) may be -0, and ggml's amax starts at +0.
-  if (!(PROFILE == 2u && BITS == 4u)) { amax = abs(max(-lo, hi)); }
   let q = qparams_of(lo, hi, m, amax);
   scales[g] = q.scale;
   zero_points[g] = q.zp;
@@ -82,4 +98,58 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       packed[word_base + k / 2u] = pack4(codes4(input[base + k], q), 0u) | pack4(codes4(input[base + k + 1u], q), 1u);
     }
   }
+}
+
+fn report_non_finite(base: u32, quads: u32, start: u32) {
+  var bad = 0xffffffffu;
+  for (var k = 0u; k < quads; k = k + 1u) { bad = min(bad, first_non_finite4(input[base + k], start + 4u * k)); }
+  atomicMin(&first_bad, bad);
+}
+
+// A Q8_0 block: 32 elements, eight vec4s kept in named registers (an indexed array would live
+// in memory on SwiftShader) and read from the buffer once.
+fn q8_0_block(g: u32, base: u32, start: u32) {
+  let x0 = input[base];
+  let x1 = input[base + 1u];
+  let x2 = input[base + 2u];
+  let x3 = input[base + 3u];
+  let x4 = input[base + 4u];
+  let x5 = input[base + 5u];
+  let x6 = input[base + 6u];
+  let x7 = input[base + 7u];
+  let mag = max(max(max(magnitude4(x0), magnitude4(x1)), max(magnitude4(x2), magnitude4(x3))),
+                max(max(magnitude4(x4), magnitude4(x5)), max(magnitude4(x6), magnitude4(x7))));
+  if (any(mag >= vec4<u32>(0x7f800000u))) {
+    report_non_finite(base, 8u, start);
+    return;
+  }
+  let amax = bitcast<f32>(max(max(mag.x, mag.y), max(mag.z, mag.w)));
+  let q = qparams_of(-amax, amax, 0.0, amax);
+  scales[g] = q.scale;
+  zero_points[g] = 0;
+  // A finite id = 1/d bounds |x·id| by 127·(1 + 2^-20) — d = amax / 127 keeps at least 22
+  // significant bits down to 2^-128, where 1/d overflows — so every code is in range without
+  // clamping or saturating. An infinite id (a d below 2^-128) takes the general code path.
+  let tame = (bitcast<u32>(q.inv) & 0x7f800000u) != 0x7f800000u;
+  let w = (start - P.chunk_start) / 4u;
+  if (tame) {
+    packed[w] = pack4(q8_0_codes4(x0, q.inv), 0u);
+    packed[w + 1u] = pack4(q8_0_codes4(x1, q.inv), 0u);
+    packed[w + 2u] = pack4(q8_0_codes4(x2, q.inv), 0u);
+    packed[w + 3u] = pack4(q8_0_codes4(x3, q.inv), 0u);
+    packed[w + 4u] = pack4(q8_0_codes4(x4, q.inv), 0u);
+    packed[w + 5u] = pack4(q8_0_codes4(x5, q.inv), 0u);
+    packed[w + 6u] = pack4(q8_0_codes4(x6, q.inv), 0u);
+    packed[w + 7u] = pack4(q8_0_codes4(x7, q.inv), 0u);
+  } else {
+    for (var k = 0u; k < 8u; k = k + 1u) { packed[w + k] = pack4(codes4(input[base + k], q), 0u); }
+  }
+}
+
+fn magnitude4(v: vec4<f32>) -> vec4<u32> {
+  return bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu);
+}
+
+fn q8_0_codes4(v: vec4<f32>, inv: f32) -> vec4<i32> {
+  return vec4<i32>(round_half_away4(launder4(v * inv)));
 }

@@ -33,7 +33,7 @@ fn qparams_of(mn: f32, mx: f32, m: f32, amax: f32) -> QParams {
   if (PROFILE == 2u) {
     var code_scale = 0.0;
     if (BITS == 8u) {
-      code_scale = div_rn(amax, 127.0);
+      code_scale = div_rn_127(amax);
     } else {
       // d = max / -8: a power-of-two scaling, exact but for the sign, which is set from bits so
       // that an all-zero block gives -0 as C does.

@@ -64,6 +64,15 @@ describe('non-finite input', () => {
     expect((err as QuantizationError).index).toBe(index);
     expect((err as Error).message).toContain(`${value} at flat index ${index} (coordinates [${Math.floor(index / 100)}, ${index % 100}])`);
   });
+
+  it('ggml Q8_0 blocks (one pass, held in registers): names the index', async () => {
+    const x = randomNormal(960, 7);
+    x[517] = -Infinity;
+    const q8: QuantScheme = { dtype: 'int8', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' };
+    const err = await quantize(x, [10, 96], q8, { backend: 'webgpu' }).catch((e: unknown) => e);
+    expect((err as QuantizationError).index).toBe(517);
+    expect((err as Error).message).toContain('-Infinity at flat index 517 (coordinates [5, 37])');
+  });
 });
 
 describe('resources', () => {

@@ -82,10 +82,31 @@ describe('exact arithmetic on the device', () => {
       a[i] = tie[0] as number;
       b[i] = scale;
     }
+    // Exact quotients with 24 significant bits that land among the subnormals, where the bits
+    // shifted out alone decide the rounding.
+    for (let i = 4000; i < 6000; i++) {
+      a[i] = (1 + rand()) * 2 ** -100;
+      b[i] = 2 ** (27 + Math.floor(rand() * 26));
+    }
     const got = await evaluate('bitcast<u32>(div_rn(a, b))', a, b);
     const want = bits(a.map((x, i) => Math.fround(x / (b[i] as number))));
     const bad = Array.from(got).findIndex((g, i) => g !== want[i]);
     expect(bad === -1 ? 'all equal' : `pair ${bad}: ${a[bad]} / ${b[bad]} gave bits ${got[bad]?.toString(16)}, want ${want[bad]?.toString(16)}`).toBe('all equal');
+  });
+
+  it('div_rn_127 is the correctly rounded quotient by 127, ties and subnormals included', async () => {
+    const a = spread(20000, 6);
+    // Quotients within a few ulps of a tie: k + 1/2 ulps of the result, times 127.
+    const rand = seededRandom(7);
+    for (let i = 0; i < 4000; i++) {
+      const tie = new Float32Array([Math.fround((1 + rand()) * 2 ** (Math.floor(rand() * 60) - 30)) * 127]);
+      bits(tie)[0] = (bits(tie)[0] as number) + Math.floor(rand() * 5) - 2;
+      a[i] = tie[0] as number;
+    }
+    const got = await evaluate('bitcast<u32>(div_rn_127(a))', a, a);
+    const want = bits(a.map((x) => Math.fround(x / 127)));
+    const bad = Array.from(got).findIndex((g, i) => g !== want[i]);
+    expect(bad === -1 ? 'all equal' : `${a[bad]} / 127 gave bits ${got[bad]?.toString(16)}, want ${want[bad]?.toString(16)}`).toBe('all equal');
   });
 
   it('f16_bits rounds to nearest even like the CPU reference, and f16_value inverts it', async () => {
@@ -101,10 +122,14 @@ describe('exact arithmetic on the device', () => {
     expect(firstBad).toBe(-1);
   });
 
-  it('round_half_away is C roundf, and to_int_sat saturates instead of overflowing', async () => {
+  it('round_half_away and round_half_away4 are C roundf, and to_int_sat / to_int_sat4_of saturate instead of overflowing', async () => {
     const a = Float32Array.from([0.5, -0.5, 1.5, 2.5, -2.5, 0.49999997, -0.49999997, 126.5, 3.4e38, -3.4e38, 40000.5, -7.25]);
     const got = new Int32Array((await evaluate('bitcast<u32>(to_int_sat(round_half_away(a)))', a, a)).buffer);
     expect(Array.from(got)).toEqual([1, -1, 2, 3, -3, 0, 0, 127, 32767, -32768, 32767, -7]);
+    const withInf = Float32Array.from([...a, Infinity, -Infinity, 8388607.5, -8388607.5, 16777215, -1.5]);
+    const vec = 'bitcast<u32>(to_int_sat4_of(round_half_away4(vec4<f32>(a)), vec4<f32>(a)).x)';
+    const got4 = new Int32Array((await evaluate(vec, withInf, withInf)).buffer);
+    expect(Array.from(got4)).toEqual([1, -1, 2, 3, -3, 0, 0, 127, 32767, -32768, 32767, -7, 32767, -32768, 32767, -32768, 32767, -2]);
   });
 });
 
