@@ -9,14 +9,25 @@
 //   component by component.
 
 // onnx: round half to even of the correctly rounded quotient x / s, mostly without dividing.
-// Why it is exact: inv = f32(1/s) and t = f32(x·inv) put t within |x/s|·2^-23 (1 + 2^-25) of x/s,
-// so for |t| < 1024 within 2^-13 of it; float32 rounding moves x/s by at most 2^-14 there. When t
-// is more than 2^-12 from every half-integer, x/s and its float32 rounding lie on the same side of
-// each half as t, so all three round to the same integer. Near a half, or past 1024, div_rn decides.
+// Why it is exact: inv = f32(1/s) and t = f32(x·inv) put t within |x/s|·2^-23 (1 + 2^-24) of x/s,
+// so for |t| < 256 within 2^-15 (1 + 2^-21) of it; float32 rounding moves x/s by at most 2^-16
+// there. When t is more than 2^-14 from every half-integer, x/s and its float32 rounding lie on
+// the same side of each half as t, so all three round to the same integer. Near a half, or past
+// 256, div_rn decides. Scales from the data bound |x/s| by the level count (at most 255), so only
+// caller-supplied scales need the second test.
 fn onnx_round(x: f32, s: f32, inv: f32) -> f32 {
   let t = launder(x * inv);
-  if (abs(t) < 1024.0 && abs(t - floor(t) - 0.5) > 0.000244140625) { return round(t); }
+  let r = round(t);
+  if (abs(t) < 256.0 && abs(t - r) < 0.49993896484375) { return r; }
   return round(div_rn(x, s));
+}
+
+// onnx_round's test for four lanes, r = round(t): which must divide. Written so that a NaN or
+// infinite t (x·∞ from a subnormal scale) divides too.
+fn onnx_divides4(t: vec4<f32>, r: vec4<f32>) -> vec4<bool> {
+  let near_half = !(abs(t - r) < vec4<f32>(0.49993896484375));
+  if (GIVEN == 0u) { return near_half; }
+  return near_half | !(abs(t) < vec4<f32>(256.0));
 }
 
 const BIG: f32 = 3.4028234663852886e38; // the largest float32: min/max start here, every finite value is within it
@@ -72,9 +83,7 @@ fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
   if (PROFILE == 0u) {
     let t = launder4(v * q.inv);
     var r = round(t);
-    // onnx_round's test, as the distance to the nearest integer (within 2^-12 of 1/2 means within
-    // 2^-12 of a half), written so that a NaN t (0·∞ from a subnormal scale) takes the exact path.
-    let exact = !(abs(t) < vec4<f32>(1024.0)) | !(abs(t - r) < vec4<f32>(0.499755859375));
+    let exact = onnx_divides4(t, r);
     if (any(exact)) {
       for (var lane = 0u; lane < 4u; lane = lane + 1u) {
         if (exact[lane]) { r[lane] = round(div_rn(v[lane], q.code_scale)); }

@@ -226,27 +226,43 @@ export async function runCase(c: GpuCase, seed: number, extra: QuantOptions = {}
 /**
  * x/scale within a few float32 ulps of k.5 for a random scale per channel: where multiplying by
  * 1/scale cannot tell which way the correctly rounded quotient rounds (onnx), and where FBGEMM's
- * multiply lands on ties the division misses (pytorch).
+ * multiply lands on ties the division misses (pytorch). Each channel is led by its largest value
+ * M, which alone sets its calibrated scale (symmetric int8: the reference's scale for M), so the
+ * one-pass kernels meet the near ties too: quantized with those scales given, and calibrated.
  */
 export async function runNearTies(profile: 'onnx' | 'pytorch', seed: number): Promise<CaseResult> {
   const rand = seededRandom(seed);
   const channels = 64;
   const perChannel = 512;
-  const scales = Float32Array.from({ length: channels }, () => 0.0005 + rand() * 0.3);
+  const scheme: QuantScheme = { dtype: 'int8', symmetric: true, granularity: 'channel', profile };
+  const largest = Float32Array.from({ length: channels }, () => 0.06 + rand() * 40);
+  const { scales } = await quantize(largest, [channels, 1], scheme);
   const x = new Float32Array(channels * perChannel);
   const bits = new Uint32Array(x.buffer);
   for (let c = 0; c < channels; c++) {
-    for (let j = 0; j < perChannel; j++) {
+    x[c * perChannel] = largest[c] as number;
+    for (let j = 1; j < perChannel; j++) {
       const i = c * perChannel + j;
       x[i] = (Math.floor(rand() * 250) - 125 + 0.5) * (scales[c] as number);
       bits[i] = (bits[i] as number) + Math.floor(rand() * 7) - 3;
     }
   }
+  const shape = [channels, perChannel];
   const params = { dtype: 'int8' as const, scales, zeroPoints: new Int32Array(channels), axis: 0, profile };
-  const a = await quantizeWithParams(x, [channels, perChannel], params, { backend: 'webgpu' });
-  const b = await quantizeWithParams(x, [channels, perChannel], params, { backend: 'cpu' });
-  const report = compareQuantized(a, b, { input: x });
-  return { name: `near ties ${profile}`, equal: report.equal, summary: report.summary, dequantizeEqual: true };
+  const given = compareQuantized(
+    await quantizeWithParams(x, shape, params, { backend: 'webgpu' }),
+    await quantizeWithParams(x, shape, params, { backend: 'cpu' }),
+    { input: x },
+  );
+  const cpu = await quantize(x, shape, scheme, { backend: 'cpu' });
+  const calibrated = compareQuantized(await quantize(x, shape, scheme, { backend: 'webgpu' }), cpu, { input: x });
+  const scalesAsBuilt = cpu.scales.every((v, c) => v === scales[c]);
+  return {
+    name: `near ties ${profile}`,
+    equal: given.equal && calibrated.equal && scalesAsBuilt,
+    summary: !given.equal ? `scales given: ${given.summary}` : !scalesAsBuilt ? 'calibration found other scales than each channel\'s largest value sets' : calibrated.summary,
+    dequantizeEqual: true,
+  };
 }
 
 /** quantizeWithParams on both backends with the CPU's calibrated parameters. */
