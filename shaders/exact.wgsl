@@ -2,8 +2,9 @@
 //
 // WGSL's `/` is only accurate to 2.5 ULP and its f32→f16 conversion may round either way, but
 // the profiles need a correctly rounded quotient and round-to-nearest-even float16. Everything
-// here works on bit patterns, so subnormals, signed zeros and ties come out exactly as IEEE-754
-// (and the CPU reference) define them, whatever the device's float unit does.
+// here works on bit patterns (f16_round also on normal floats, which no device flushes), so
+// subnormals, signed zeros and ties come out exactly as IEEE-754 (and the CPU reference) define
+// them, whatever the device's float unit does.
 
 // The exponent field and 24-bit significand of a nonzero finite float32, subnormals normalised
 // (their exponent field may then be zero or negative, stored as an i32 bit pattern).
@@ -84,41 +85,19 @@ fn rounded_quotient(sign: u32, exponent: i32, g: u32, sticky: bool, zero: bool) 
   return bitcast<f32>(select(select(finite, inf, exponent >= 255), sign, zero));
 }
 
-// float32 → float16 bits, round to nearest even, overflow to ±Inf (what F16C and ggml do).
-// Branch-free for the same reason as div_rn.
-fn f16_bits(x: f32) -> u32 {
+// x rounded to the nearest float16, ties to even, overflowing to ±Inf (what F16C and ggml's
+// GGML_FP32_TO_FP16 do), returned as the float32 of that half: every half is exact in float32.
+// Halves from 2^-14 up keep 10 of float32's 23 fraction bits, rounded in place on the bit pattern
+// (a carry moves into the exponent); below, halves are the multiples of 2^-24, which adding and
+// taking away 0.5 (whose ulp is 2^-24) rounds to, since WGSL's + and - round correctly.
+fn f16_round(x: f32) -> f32 {
   let b = bitcast<u32>(x);
-  let sign = (b >> 16u) & 0x8000u;
-  let exp = i32((b >> 23u) & 0xffu);
-  let mant = b & 0x7fffffu;
-  let e = exp - 112;
-  // A half's significand is the float's shifted right: by 13 bits for a normal half, by more
-  // (the implicit bit made explicit) for a subnormal one; shifting by 25 or more leaves zero,
-  // which is what a value below the smallest half's half rounds to.
-  let sub = e <= 0;
-  let shift = select(13u, u32(min(14 - e, 31)), sub);
-  let sig = select(mant, mant | 0x800000u, sub);
-  let rem = sig & ((1u << shift) - 1u);
-  let half = 1u << (shift - 1u);
-  var h = (select(u32(max(e, 0)) << 10u, 0u, sub)) | (sig >> shift);
-  h = h + select(0u, 1u, rem > half || (rem == half && (h & 1u) == 1u));
-  h = select(h, 0x7c00u, e >= 31);
-  h = select(h, 0x7c00u | select(0u, 0x200u, mant != 0u), exp == 255);
-  return sign | h;
-}
-
-// The float16 with bits h as a float32, built from bits (every half is exact in float32).
-fn f16_value(h: u32) -> f32 {
-  let sign = (h & 0x8000u) << 16u;
-  let exp = (h >> 10u) & 0x1fu;
-  let mant = h & 0x3ffu;
-  // A subnormal half: its 10-bit significand normalised into a normal float32.
-  let s = countLeadingZeros(mant) - 21u;
-  let subnormal = ((113u - s) << 23u) | (((mant << s) & 0x3ffu) << 13u);
-  var bits = select(subnormal, ((exp + 112u) << 23u) | (mant << 13u), exp != 0u);
-  bits = select(bits, 0x7f800000u | (mant << 13u), exp == 0x1fu);
-  bits = select(bits, 0u, (h & 0x7fffu) == 0u);
-  return bitcast<f32>(sign | bits);
+  let a = b & 0x7fffffffu;
+  var r = (a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u;
+  r = select(r, 0x7f800000u, r >= 0x47800000u);
+  r = select(r, bitcast<u32>(launder(bitcast<f32>(a) + 0.5) - 0.5), a < 0x38800000u);
+  r = select(r, 0x7fc00000u, a > 0x7f800000u);
+  return bitcast<f32>((b & 0x80000000u) | r);
 }
 
 // A rounded quotient or product as an integer, saturating far outside every code range without

@@ -32,7 +32,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = P.param_base + t;
   var start = g * P.inner;
   var len = P.inner;
-  if (GRANULARITY == 2u) {
+  // ggml's blocked axis is a multiple of its block (checked on the host), so block g starts at
+  // g·block; other blocks may be short at a row's end, which costs a division per invocation.
+  if (GRANULARITY == 2u && PROFILE == 2u) {
+    start = g * P.block;
+    len = P.block;
+  } else if (GRANULARITY == 2u) {
     let b = g % P.num_blocks;
     start = (g / P.num_blocks) * P.axis_len + b * P.block;
     len = min(P.block, P.axis_len - b * P.block);

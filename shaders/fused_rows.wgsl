@@ -37,11 +37,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   var mx = vec4<f32>(-BIG);
   // The largest exponent field seen: all ones means a NaN or ±Inf somewhere (see fused_blocks.wgsl).
   var emax = vec4<u32>(0u);
-  for (var k = lid; k < quads; k = k + WG) {
-    let v = input[base + k];
-    emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
-    mn = min(mn, v);
-    mx = max(mx, v);
+  if (SYMMETRIC == 1u) {
+    // Only max(-lo, hi) matters: the largest sign-less bit pattern, which also flags NaN and ±Inf.
+    var mag = vec4<u32>(0u);
+    for (var k = lid; k < quads; k = k + WG) {
+      mag = max(mag, bitcast<vec4<u32>>(input[base + k]) & vec4<u32>(0x7fffffffu));
+    }
+    emax = mag & vec4<u32>(0x7f800000u);
+    mx = bitcast<vec4<f32>>(mag);
+    mn = -mx;
+  } else {
+    for (var k = lid; k < quads; k = k + WG) {
+      let v = input[base + k];
+      emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
+      mn = min(mn, v);
+      mx = max(mx, v);
+    }
   }
   var bad = 0xffffffffu;
   if (any(emax == vec4<u32>(0x7f800000u))) {

@@ -1,7 +1,7 @@
 // qparams.wgsl — library (no entry point): a parameter's scale and zero point from its statistics,
 // by the profile's own formulas, shared by calibrate.wgsl and the fused kernels.
 //
-// Exactness: every division goes through div_rn and the float16 rounding through f16_bits, so
+// Exactness: every division goes through div_rn and the float16 rounding through f16_round, so
 // the results equal src/cpu/calibrate.ts bit for bit; subtractions and max/min of finite values
 // are exact or correctly rounded in WGSL.
 
@@ -40,7 +40,7 @@ fn qparams_of(mn: f32, mx: f32, m: f32, amax: f32) -> QParams {
       let mag = bitcast<u32>(abs(m) * 0.125);
       code_scale = bitcast<f32>(mag | ((bitcast<u32>(m) & 0x80000000u) ^ 0x80000000u));
     }
-    return with_inverse(f16_value(f16_bits(code_scale)), 0, code_scale);
+    return with_inverse(f16_round(code_scale), 0, code_scale);
   }
   let lo = min(mn, 0.0);
   let hi = max(mx, 0.0);

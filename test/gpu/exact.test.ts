@@ -109,17 +109,27 @@ describe('exact arithmetic on the device', () => {
     expect(bad === -1 ? 'all equal' : `${a[bad]} / 127 gave bits ${got[bad]?.toString(16)}, want ${want[bad]?.toString(16)}`).toBe('all equal');
   });
 
-  it('f16_bits rounds to nearest even like the CPU reference, and f16_value inverts it', async () => {
+  it('f16_round rounds to the nearest float16 like the CPU reference, ties to even, overflow to Inf', async () => {
     const a = spread(20000, 4);
     const rand = seededRandom(5);
     for (let i = 0; i < 6000; i++) a[i] = (rand() - 0.5) * 2 ** (Math.floor(rand() * 50) - 30);
-    const got = await evaluate('f16_bits(a)', a, a);
-    expect(Array.from(got)).toEqual(Array.from(a, (v) => reference.f32ToF16Bits(v)));
-    const halves = new Float32Array(Uint32Array.from({ length: 0x10000 }, (_, h) => h).buffer);
-    const back = await evaluate('bitcast<u32>(f16_value(bitcast<u32>(a)))', halves, halves);
-    const want = Array.from({ length: 0x10000 }, (_, h) => reference.f32Bits(reference.f16BitsToF32(h)));
-    const firstBad = Array.from(back).findIndex((g, h) => g !== want[h] && !Number.isNaN(reference.f16BitsToF32(h)));
-    expect(firstBad).toBe(-1);
+    // Every midpoint between neighbouring halves (ties), and its float32 neighbours.
+    const halves = Float32Array.from({ length: 0x7c00 }, (_, h) => reference.f16BitsToF32(h));
+    const midpoints: number[] = [];
+    for (let h = 0; h + 1 < halves.length; h++) {
+      const mid = new Float32Array([((halves[h] as number) + (halves[h + 1] as number)) / 2]);
+      const b = bits(mid)[0] as number;
+      for (const m of [b - 1, b, b + 1]) midpoints.push(m, m | 0x80000000);
+    }
+    const f16Max = 65504;
+    const values = Float32Array.from([
+      ...a, ...new Float32Array(Uint32Array.from(midpoints).buffer),
+      f16Max, 65519.996, 65520, -65520, Infinity, -Infinity, NaN, 2 ** -25, 2 ** -25 * 1.0000001, 2 ** -14 * 0.99999994,
+    ]);
+    const got = await evaluate('bitcast<u32>(f16_round(a))', values, values);
+    const want = Array.from(values, (v) => reference.f32Bits(reference.f16BitsToF32(reference.f32ToF16Bits(v))));
+    const bad = Array.from(got).findIndex((g, i) => g !== want[i] && !(Number.isNaN(values[i]) && (g & 0x7fffffff) > 0x7f800000));
+    expect(bad === -1 ? 'all equal' : `${values[bad]} gave bits ${got[bad]?.toString(16)}, want ${want[bad]?.toString(16)}`).toBe('all equal');
   });
 
   it('round_half_away and round_half_away4 are C roundf, and to_int_sat / to_int_sat4_of saturate instead of overflowing', async () => {
