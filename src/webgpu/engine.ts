@@ -229,12 +229,12 @@ interface Stager {
   values: Float32Array | undefined;
 }
 
-function stager(s: Scratch, x: GpuInput | TensorSource, numel: number, maxElements: number): Stager {
+function stager(s: Scratch, x: GpuInput | TensorSource, numel: number, maxElements: number, largestSpan = maxElements): Stager {
   const { device } = s.ctx;
   if (!ArrayBuffer.isView(x) && !isSource(x) && numel <= maxElements && (x.usage & Usage.STORAGE) !== 0) {
     return { buffer: x, stage: async () => {}, values: undefined };
   }
-  const buffer = s.storage('input chunk', Math.min(numel, maxElements) * 4);
+  const buffer = s.storage('input chunk', Math.min(numel, largestSpan) * 4);
   let staged: Span | undefined;
   const st: Stager = {
     buffer,
@@ -413,16 +413,19 @@ export async function quantizeOnGpu(
   return guarded(ctx, `quantizing a [${shape.join(', ')}] tensor`, async (s) => {
     const perWord = 32 / bitsOf(scheme.dtype);
     const spans = chunks(numel, maxElements);
-    const input = stager(s, x, numel, maxElements);
-    const params = paramBuffers(s, layout.paramCount);
-    const firstBad = s.storage('first non-finite index', 4);
-    ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
     const rowKernel = chooseRowKernel(ctx, options);
     // Arrays in and out: several windows, so that each one's upload overlaps the previous one's
     // compute and readback (one pass over the data, so nothing is uploaded twice).
     const windowElements = output === 'arrays' && ArrayBuffer.isView(x)
       ? Math.min(maxElements, Math.max(PIPELINE_MIN_ELEMENTS, Math.ceil(numel / PIPELINE_WINDOWS))) : maxElements;
     const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), windowElements, rowKernel);
+    // Windows are staged one after another into the same place: queue order keeps each upload
+    // behind the work on the window before, so the staging buffer need only hold the largest.
+    const staged = fused ? Math.max(...fused.windows.map((w) => w.len)) : maxElements;
+    const input = stager(s, x, numel, maxElements, staged);
+    const params = paramBuffers(s, layout.paramCount);
+    const firstBad = s.storage('first non-finite index', 4);
+    ctx.device.queue.writeBuffer(firstBad, 0, Uint32Array.of(NO_INDEX));
     if (given) {
       ctx.device.queue.writeBuffer(params.scales, 0, given.scales);
       ctx.device.queue.writeBuffer(params.zeroPoints, 0, given.zeroPoints);
@@ -446,7 +449,7 @@ export async function quantizeOnGpu(
     if (sink && streamedParams) await sink.params(streamedParams.scales, streamedParams.zeroPoints);
 
     const totalWords = Math.ceil(numel / perWord);
-    const out = s.storage('packed chunk', Math.ceil(Math.min(numel, maxElements) / perWord) * 4);
+    const out = s.storage('packed chunk', Math.ceil(Math.min(numel, staged) / perWord) * 4);
     const passes: Window[] = fused?.windows ?? spans.map((sp) => ({ ...sp, paramBase: 0, paramCount: layout.paramCount }));
     // One pass's readback is the result as it is; several are assembled.
     const assembled = output === 'arrays' && passes.length > 1 ? new Uint32Array(totalWords) : undefined;

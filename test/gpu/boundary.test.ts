@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { adapterFacts, adapterName, compareQuantized, dequantize, QuantizationError, quantize, releaseDevice } from '../../src/index.js';
 import type { Progress, QuantScheme } from '../../src/index.js';
 import { gpuContext } from '../../src/webgpu/device.js';
+import { POOL_IDLE_MS, releasePool } from '../../src/webgpu/gpu.js';
 import { randomNormal } from '../../src/synthetic.js';
 
 afterAll(releaseDevice);
@@ -76,18 +77,43 @@ describe('non-finite input', () => {
 });
 
 describe('resources', () => {
-  it("a caller's device is used, left usable, and every buffer made is destroyed, on success and on failure", async () => {
+  it("a caller's device is used, left usable, and every buffer made is destroyed once idle, on success and on failure", async () => {
     const device = await newDevice();
     const live = trackBuffers(device);
     device.pushErrorScope('validation');
     const x = randomNormal(5000, 8);
     const q = await quantize(x, [50, 100], scheme, { backend: 'webgpu', device, maxChunkBytes: 4096 });
     await dequantize(q, { backend: 'webgpu', device });
+    const waiting = live.size;
     x[17] = NaN;
     await expect(quantize(x, [50, 100], scheme, { backend: 'webgpu', device })).rejects.toThrow(/flat index 17/);
     expect(await device.popErrorScope()).toBeNull();
+    // A failed call destroys what it made at once (the pool may have lent it some of its own).
+    expect(live.size).toBeLessThanOrEqual(waiting);
+    await new Promise((resolve) => setTimeout(resolve, POOL_IDLE_MS + 300));
     expect(live.size).toBe(0);
     expect(q.adapter?.limits.maxBufferSize).toBe(device.limits.maxBufferSize);
+    device.destroy();
+  });
+
+  it('a call reuses the buffers of the call before it, with the same results', async () => {
+    const device = await newDevice();
+    const live = trackBuffers(device);
+    let made = 0;
+    const create = device.createBuffer.bind(device);
+    device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+      made++;
+      return create(descriptor);
+    };
+    const x = randomNormal(20000, 11);
+    const first = await quantize(x, [200, 100], scheme, { backend: 'webgpu', device });
+    const before = made;
+    const second = await quantize(x, [200, 100], scheme, { backend: 'webgpu', device });
+    expect(made).toBe(before);
+    expect(compareQuantized(second, first).equal).toBe(true);
+    expect(compareQuantized(second, await quantize(x, [200, 100], scheme)).equal).toBe(true);
+    releasePool(device);
+    expect(live.size).toBe(0);
     device.destroy();
   });
 
