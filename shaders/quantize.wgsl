@@ -6,10 +6,13 @@
 //   the chunk's words), first_bad (atomic: the lowest flat index of a NaN or ±Inf, else
 //   0xffffffff; checked here only for caller-supplied scales, since the reduction already finds
 //   them when scales come from the data).
-// Dispatch: one invocation per output word (4 codes at 8 bits, 8 at 4 bits), folded to 2-D.
+// Dispatch: one invocation per output word (4 codes at 8 bits, 8 at 4 bits), or per RUN words
+//   per tensor, folded to 2-D.
 // Invariants: the chunk starts at a multiple of 8 elements; lanes past the tensor's end are 0.
 // Speed: a word whose elements share one parameter (every word per tensor, most per channel or
 //   per block along the last axis) loads that parameter once and converts four lanes at a time.
+//   Per tensor, an invocation takes RUN words with the one parameter loaded once: on a CPU
+//   emulation an invocation per word spends more on starting invocations than on the words.
 
 @group(0) @binding(1) var<storage, read> input: array<u32>;
 @group(0) @binding(2) var<storage, read> code_scales: array<f32>;
@@ -19,6 +22,9 @@
 @group(0) @binding(6) var<storage, read_write> first_bad: atomic<u32>;
 
 override WG: u32 = 64;
+
+// Words per invocation per tensor; QUANTIZE_RUN_WORDS in src/webgpu/engine.ts sizes the dispatch.
+const RUN: u32 = 16u;
 
 fn params_at(p: u32) -> QParams {
   return QParams(0.0, zero_points[p], code_scales[p], inverses[p]);
@@ -57,22 +63,12 @@ fn same_param(i0: u32, i1: u32) -> bool {
   return r0 == i1 / P.axis_len && (i0 - r0 * P.axis_len) / P.block == (i1 - r0 * P.axis_len) / P.block;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let w = flat_id(gid);
+// Word w of the chunk when all its elements have the parameter q: four lanes at a time, the
+// chunk's partial last word masked.
+fn uniform_word(w: u32, q: QParams) -> u32 {
   let per_word = 32u / BITS;
-  let words = (P.chunk_len + per_word - 1u) / per_word;
-  if (w >= words) { return; }
   let first = w * per_word;
   let i0 = P.chunk_start + first;
-  // With UNIFORM_WORDS every word's elements share one parameter (compiled in for layouts that
-  // guarantee it), so the per-element path is not even in the kernel: a smaller kernel runs
-  // faster on a CPU emulation. The chunk's partial last word is masked instead.
-  if (UNIFORM_WORDS == 0u && !same_param(i0, i0 + per_word - 1u)) {
-    packed[w] = mixed_word(w);
-    return;
-  }
-  let q = params_at(param_of(i0) - P.param_base);
   let lanes = min(per_word, P.chunk_len - first);
   var word = 0u;
   for (var h = 0u; h < per_word / 4u; h = h + 1u) {
@@ -83,5 +79,60 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     word = word | pack4(codes4(v, q), h);
   }
-  packed[w] = select(word & ((1u << (lanes * BITS)) - 1u), word, lanes == per_word);
+  return select(word & ((1u << (lanes * BITS)) - 1u), word, lanes == per_word);
+}
+
+// Per tensor, onnx: RUN words rounded from x·inv with no division in the loop, and redone through
+// uniform_word (which divides where it must) in the rare run with a lane near a half; as in
+// fused_blocks.wgsl, a division in the hot loop, even one never taken, doubles its cost.
+fn onnx_run(w0: u32, w1: u32, q: QParams) {
+  let per_word = 32u / BITS;
+  var divides = vec4<bool>(false);
+  for (var w = w0; w < w1; w = w + 1u) {
+    let first = w * per_word;
+    let lanes = min(per_word, P.chunk_len - first);
+    var word = 0u;
+    for (var h = 0u; h < per_word / 4u; h = h + 1u) {
+      let v = quad(first + 4u * h);
+      let t = launder4(v * q.inv);
+      let r = round(t);
+      // A NaN or ±Inf x (caller-supplied scales) makes t one too, which divides: uniform_word
+      // then reports it.
+      divides = divides | onnx_divides4(t, r);
+      word = word | pack4(clamp(int4_of(r) + vec4<i32>(q.zp), vec4<i32>(P.qmin), vec4<i32>(P.qmax)), h);
+    }
+    packed[w] = select(word & ((1u << (lanes * BITS)) - 1u), word, lanes == per_word);
+  }
+  if (any(divides)) {
+    for (var w = w0; w < w1; w = w + 1u) { packed[w] = uniform_word(w, q); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let per_word = 32u / BITS;
+  let words = (P.chunk_len + per_word - 1u) / per_word;
+  if (GRANULARITY == 0u) {
+    let w0 = flat_id(gid) * RUN;
+    if (w0 >= words) { return; }
+    let w1 = min(w0 + RUN, words);
+    let q = params_at(0u);
+    if (PROFILE == 0u) {
+      onnx_run(w0, w1, q);
+    } else {
+      for (var w = w0; w < w1; w = w + 1u) { packed[w] = uniform_word(w, q); }
+    }
+    return;
+  }
+  let w = flat_id(gid);
+  if (w >= words) { return; }
+  let i0 = P.chunk_start + w * per_word;
+  // With UNIFORM_WORDS every word's elements share one parameter (compiled in for layouts that
+  // guarantee it), so the per-element path is not even in the kernel: a smaller kernel runs
+  // faster on a CPU emulation.
+  if (UNIFORM_WORDS == 0u && !same_param(i0, i0 + per_word - 1u)) {
+    packed[w] = mixed_word(w);
+    return;
+  }
+  packed[w] = uniform_word(w, params_at(param_of(i0) - P.param_base));
 }

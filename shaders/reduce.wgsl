@@ -74,13 +74,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var vmn = vec4<f32>(BIG);
     var vmx = vec4<f32>(-BIG);
     var emax = vec4<u32>(0u);
-    for (var k = 0u; k < quads; k = k + 1u) {
-      let l = f0 + head + 4u * k;
-      let b = vec4<u32>(input[l], input[l + 1u], input[l + 2u], input[l + 3u]);
-      let v = bitcast<vec4<f32>>(b);
-      emax = max(emax, b & vec4<u32>(0x7f800000u));
-      vmn = min(vmn, v);
-      vmx = max(vmx, v);
+    if (SYMMETRIC == 1u) {
+      // A symmetric scale needs max(-min, max) alone: the largest sign-less bit pattern, which
+      // also flags NaN and ±Inf. min is then its negation, a bound as good for the scale.
+      var mag = vec4<u32>(0u);
+      for (var k = 0u; k < quads; k = k + 1u) {
+        let l = f0 + head + 4u * k;
+        mag = max(mag, vec4<u32>(input[l], input[l + 1u], input[l + 2u], input[l + 3u]) & vec4<u32>(0x7fffffffu));
+      }
+      emax = mag & vec4<u32>(0x7f800000u);
+      vmx = bitcast<vec4<f32>>(mag);
+      vmn = -vmx;
+    } else {
+      for (var k = 0u; k < quads; k = k + 1u) {
+        let l = f0 + head + 4u * k;
+        let b = vec4<u32>(input[l], input[l + 1u], input[l + 2u], input[l + 3u]);
+        let v = bitcast<vec4<f32>>(b);
+        emax = max(emax, b & vec4<u32>(0x7f800000u));
+        vmn = min(vmn, v);
+        vmx = max(vmx, v);
+      }
     }
     if (any(emax == vec4<u32>(0x7f800000u))) {
       for (var k = 0u; k < 4u * quads; k = k + 1u) {

@@ -128,6 +128,9 @@ function membersPerParam(layout: Layout, numel: number): number {
   return layout.granularity === 'tensor' ? numel : layout.granularity === 'channel' ? layout.outer * layout.inner : layout.blockSize;
 }
 
+/** Words per invocation of quantize.wgsl per tensor: its RUN. */
+const QUANTIZE_RUN_WORDS = 16;
+
 /**
  * The one-pass kernel for a layout whose parameters are contiguous runs that start on words —
  * rows (per channel, quantized axis first) or blocks along the last axis — with the windows it
@@ -483,7 +486,8 @@ export async function quantizeOnGpu(
       } else if (fused) {
         s.dispatch(encoder, 'fused_blocks', span.paramCount, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
       } else {
-        s.dispatch(encoder, 'quantize', words, { ...values, uniform_words: uniformWords(layout, perWord) ? 1 : 0 }, [
+        const threads = layout.granularity === 'tensor' ? Math.ceil(words / QUANTIZE_RUN_WORDS) : words;
+        s.dispatch(encoder, 'quantize', threads, { ...values, uniform_words: uniformWords(layout, perWord) ? 1 : 0 }, [
           input.buffer, params.codeScales, params.inverses, params.zeroPoints, out, firstBad,
         ]);
       }

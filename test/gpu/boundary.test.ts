@@ -1,7 +1,7 @@
 // The WebGPU boundary: non-finite input inside chunks, device ownership and loss, cancellation,
 // progress, leaks, and adapter facts.
 import { afterAll, describe, expect, it } from 'vitest';
-import { adapterFacts, adapterName, compareQuantized, dequantize, QuantizationError, quantize, releaseDevice } from '../../src/index.js';
+import { adapterFacts, adapterName, compareQuantized, dequantize, QuantizationError, quantize, quantizeWithParams, releaseDevice } from '../../src/index.js';
 import type { Progress, QuantScheme } from '../../src/index.js';
 import { gpuContext } from '../../src/webgpu/device.js';
 import { POOL_IDLE_MS, releasePool } from '../../src/webgpu/gpu.js';
@@ -64,6 +64,15 @@ describe('non-finite input', () => {
     expect(err).toBeInstanceOf(QuantizationError);
     expect((err as QuantizationError).index).toBe(index);
     expect((err as Error).message).toContain(`${value} at flat index ${index} (coordinates [${Math.floor(index / 100)}, ${index % 100}])`);
+  });
+
+  it.each(['onnx', 'pytorch'] as const)('per tensor with scales given (%s, runs of words): names the index', async (profile) => {
+    const x = randomNormal(1000, 7);
+    x[613] = NaN;
+    const params = { dtype: 'int8' as const, scales: [0.02], zeroPoints: [0], profile };
+    const err = await quantizeWithParams(x, [10, 100], params, { backend: 'webgpu', maxChunkBytes: 1024 }).catch((e: unknown) => e);
+    expect((err as QuantizationError).index).toBe(613);
+    expect((err as Error).message).toContain('NaN at flat index 613 (coordinates [6, 13])');
   });
 
   it('ggml Q8_0 blocks (one pass, held in registers): names the index', async () => {
