@@ -79,11 +79,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   let per_word = 32u / BITS;
   let words = P.inner / per_word;
   let word_base = r * words;
+  // An 8-bit word is one vec4, a 4-bit word two; no loop over them (see quantize.wgsl).
   for (var w = lid; w < words; w = w + WG) {
-    var word = 0u;
-    for (var h = 0u; h < per_word / 4u; h = h + 1u) {
-      word = word | pack4(codes4(input[base + w * (per_word / 4u) + h], q), h);
-    }
+    var word = pack4(codes4(input[base + w * (per_word / 4u)], q), 0u);
+    if (BITS == 4u) { word = word | pack4(codes4(input[base + w * 2u + 1u], q), 1u); }
     packed[word_base + w] = word;
   }
 }

@@ -64,22 +64,27 @@ fn same_param(i0: u32, i1: u32) -> bool {
 }
 
 // Word w of the chunk when all its elements have the parameter q: four lanes at a time, the
-// chunk's partial last word masked.
+// chunk's partial last word masked. No loop over a word's quads: on a CPU emulation a loop, even
+// of one trip, costs as much again as the word.
 fn uniform_word(w: u32, q: QParams) -> u32 {
   let per_word = 32u / BITS;
   let first = w * per_word;
-  let i0 = P.chunk_start + first;
   let lanes = min(per_word, P.chunk_len - first);
-  var word = 0u;
-  for (var h = 0u; h < per_word / 4u; h = h + 1u) {
-    let v = quad(first + 4u * h);
-    if (GIVEN == 1u) {
-      let bad = first_non_finite4(v, i0 + 4u * h);
-      if (bad < i0 + lanes) { atomicMin(&first_bad, bad); }
-    }
-    word = word | pack4(codes4(v, q), h);
-  }
+  var word = quad_codes(first, lanes, 0u, q);
+  if (BITS == 4u) { word = word | quad_codes(first, lanes, 1u, q); }
   return select(word & ((1u << (lanes * BITS)) - 1u), word, lanes == per_word);
+}
+
+// Quad h of the word from `first`, as codes in their lanes; with caller-supplied scales it also
+// reports a NaN or ±Inf among the word's `lanes` elements.
+fn quad_codes(first: u32, lanes: u32, h: u32, q: QParams) -> u32 {
+  let v = quad(first + 4u * h);
+  if (GIVEN == 1u) {
+    let i0 = P.chunk_start + first;
+    let bad = first_non_finite4(v, i0 + 4u * h);
+    if (bad < i0 + lanes) { atomicMin(&first_bad, bad); }
+  }
+  return pack4(codes4(v, q), h);
 }
 
 // Per tensor, onnx: RUN words rounded from x·inv with no division in the loop, and redone through
@@ -91,21 +96,23 @@ fn onnx_run(w0: u32, w1: u32, q: QParams) {
   for (var w = w0; w < w1; w = w + 1u) {
     let first = w * per_word;
     let lanes = min(per_word, P.chunk_len - first);
-    var word = 0u;
-    for (var h = 0u; h < per_word / 4u; h = h + 1u) {
-      let v = quad(first + 4u * h);
-      let t = launder4(v * q.inv);
-      let r = round(t);
-      // A NaN or ±Inf x (caller-supplied scales) makes t one too, which divides: uniform_word
-      // then reports it.
-      divides = divides | onnx_divides4(t, r);
-      word = word | pack4(clamp(int4_of(r) + vec4<i32>(q.zp), vec4<i32>(P.qmin), vec4<i32>(P.qmax)), h);
-    }
+    var word = onnx_quad(first, 0u, q, &divides);
+    if (BITS == 4u) { word = word | onnx_quad(first, 1u, q, &divides); }
     packed[w] = select(word & ((1u << (lanes * BITS)) - 1u), word, lanes == per_word);
   }
   if (any(divides)) {
     for (var w = w0; w < w1; w = w + 1u) { packed[w] = uniform_word(w, q); }
   }
+}
+
+// Quad h of the word from `first` rounded from x·inv, its lanes near a half flagged in `divides`.
+// A NaN or ±Inf x (caller-supplied scales) makes t one too, which divides: uniform_word then
+// reports it.
+fn onnx_quad(first: u32, h: u32, q: QParams, divides: ptr<function, vec4<bool>>) -> u32 {
+  let t = launder4(quad(first + 4u * h) * q.inv);
+  let r = round(t);
+  *divides = *divides | onnx_divides4(t, r);
+  return pack4(clamp(int4_of(r) + vec4<i32>(q.zp), vec4<i32>(P.qmin), vec4<i32>(P.qmax)), h);
 }
 
 @compute @workgroup_size(WG)
