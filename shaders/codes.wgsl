@@ -1,6 +1,6 @@
 // codes.wgsl — library (no entry point): an element's code from its parameter's QParams, one
 // element at a time or four (a vec4 that shares one parameter), the packing of codes, and what
-// the kernels that read a tensor share: BIG, where min/max start, and first_non_finite4.
+// the kernels that read a tensor share: BIG, where min/max start, magnitude4 and first_non_finite4.
 //
 // Exactness: onnx rounds x / scale exactly (onnx_round, div_rn near halves); pytorch and ggml
 //   multiply by the float32 reciprocal (WGSL `*` is correctly rounded); ggml Q4_0's x·id + 8.5 is
@@ -108,6 +108,22 @@ fn pack4(c: vec4<i32>, half: u32) -> u32 {
   let u = vec4<u32>(c) & vec4<u32>(mask);
   let shift = half * 4u * BITS;
   return (u.x | (u.y << BITS) | (u.z << (2u * BITS)) | (u.w << (3u * BITS))) << shift;
+}
+
+// |v| as bit patterns: their unsigned order is the order of magnitudes, and NaN and ±Inf are the
+// patterns from 0x7f800000 up, so one integer max finds a symmetric scale's peak and flags them.
+fn magnitude4(v: vec4<f32>) -> vec4<u32> {
+  return bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu);
+}
+
+// onnx's codes for v rounded from x·inv alone, without dividing; the lanes where that may differ
+// from the correctly rounded quotient (onnx_divides4) are added to `divides`, for the caller to
+// redo through codes4.
+fn onnx_fast4(v: vec4<f32>, q: QParams, divides: ptr<function, vec4<bool>>) -> vec4<i32> {
+  let t = launder4(v * q.inv);
+  let r = round(t);
+  *divides = *divides | onnx_divides4(t, r);
+  return clamp(int4_of(r) + vec4<i32>(q.zp), vec4<i32>(P.qmin), vec4<i32>(P.qmax));
 }
 
 // Flat index of the first non-finite lane of v (element `first` and on), or 0xffffffff.

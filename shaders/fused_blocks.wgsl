@@ -56,7 +56,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (SYMMETRIC == 1u && PROFILE != 2u) {
     var mag = vec4<u32>(0u);
     for (var k = 0u; k < quads; k = k + 1u) {
-      mag = max(mag, bitcast<vec4<u32>>(input[base + k]) & vec4<u32>(0x7fffffffu));
+      mag = max(mag, magnitude4(input[base + k]));
     }
     emax = mag & vec4<u32>(0x7f800000u);
     // A symmetric scale depends on max(-lo, hi) alone, and the zero point on neither.
@@ -116,10 +116,7 @@ fn onnx_words(base: u32, word_base: u32, quads: u32, q: QParams) {
     let end = min(s + 16u, quads);
     var divides = vec4<bool>(false);
     for (var k = s; k < end; k = k + 1u) {
-      let t = launder4(input[base + k] * q.inv);
-      let r = round(t);
-      divides = divides | onnx_divides4(t, r);
-      packed[word_base + k] = pack4(clamp(int4_of(r) + vec4<i32>(q.zp), vec4<i32>(P.qmin), vec4<i32>(P.qmax)), 0u);
+      packed[word_base + k] = pack4(onnx_fast4(input[base + k], q, &divides), 0u);
     }
     if (any(divides)) {
       for (var k = s; k < end; k = k + 1u) { packed[word_base + k] = pack4(codes4(input[base + k], q), 0u); }
@@ -171,10 +168,6 @@ fn q8_0_block(g: u32, base: u32, start: u32) {
   } else {
     for (var k = 0u; k < 8u; k = k + 1u) { packed[w + k] = pack4(codes4(input[base + k], q), 0u); }
   }
-}
-
-fn magnitude4(v: vec4<f32>) -> vec4<u32> {
-  return bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu);
 }
 
 fn q8_0_codes4(v: vec4<f32>, inv: f32) -> vec4<i32> {

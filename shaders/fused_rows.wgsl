@@ -41,7 +41,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
     // Only max(-lo, hi) matters: the largest sign-less bit pattern, which also flags NaN and ±Inf.
     var mag = vec4<u32>(0u);
     for (var k = lid; k < quads; k = k + WG) {
-      mag = max(mag, bitcast<vec4<u32>>(input[base + k]) & vec4<u32>(0x7fffffffu));
+      mag = max(mag, magnitude4(input[base + k]));
     }
     emax = mag & vec4<u32>(0x7f800000u);
     mx = bitcast<vec4<f32>>(mag);

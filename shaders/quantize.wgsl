@@ -89,30 +89,21 @@ fn quad_codes(first: u32, lanes: u32, h: u32, q: QParams) -> u32 {
 
 // Per tensor, onnx: RUN words rounded from x·inv with no division in the loop, and redone through
 // uniform_word (which divides where it must) in the rare run with a lane near a half; as in
-// fused_blocks.wgsl, a division in the hot loop, even one never taken, doubles its cost.
+// fused_blocks.wgsl, a division in the hot loop, even one never taken, doubles its cost. A NaN or
+// ±Inf x (caller-supplied scales) makes t one too, so its run is redone and uniform_word reports it.
 fn onnx_run(w0: u32, w1: u32, q: QParams) {
   let per_word = 32u / BITS;
   var divides = vec4<bool>(false);
   for (var w = w0; w < w1; w = w + 1u) {
     let first = w * per_word;
     let lanes = min(per_word, P.chunk_len - first);
-    var word = onnx_quad(first, 0u, q, &divides);
-    if (BITS == 4u) { word = word | onnx_quad(first, 1u, q, &divides); }
+    var word = pack4(onnx_fast4(quad(first), q, &divides), 0u);
+    if (BITS == 4u) { word = word | pack4(onnx_fast4(quad(first + 4u), q, &divides), 1u); }
     packed[w] = select(word & ((1u << (lanes * BITS)) - 1u), word, lanes == per_word);
   }
   if (any(divides)) {
     for (var w = w0; w < w1; w = w + 1u) { packed[w] = uniform_word(w, q); }
   }
-}
-
-// Quad h of the word from `first` rounded from x·inv, its lanes near a half flagged in `divides`.
-// A NaN or ±Inf x (caller-supplied scales) makes t one too, which divides: uniform_word then
-// reports it.
-fn onnx_quad(first: u32, h: u32, q: QParams, divides: ptr<function, vec4<bool>>) -> u32 {
-  let t = launder4(quad(first + 4u * h) * q.inv);
-  let r = round(t);
-  *divides = *divides | onnx_divides4(t, r);
-  return pack4(clamp(int4_of(r) + vec4<i32>(q.zp), vec4<i32>(P.qmin), vec4<i32>(P.qmax)), h);
 }
 
 @compute @workgroup_size(WG)

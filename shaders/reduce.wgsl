@@ -80,7 +80,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       var mag = vec4<u32>(0u);
       for (var k = 0u; k < quads; k = k + 1u) {
         let l = f0 + head + 4u * k;
-        mag = max(mag, vec4<u32>(input[l], input[l + 1u], input[l + 2u], input[l + 3u]) & vec4<u32>(0x7fffffffu));
+        mag = max(mag, magnitude4(bitcast<vec4<f32>>(vec4<u32>(input[l], input[l + 1u], input[l + 2u], input[l + 3u]))));
       }
       emax = mag & vec4<u32>(0x7f800000u);
       vmx = bitcast<vec4<f32>>(mag);
