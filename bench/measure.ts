@@ -48,7 +48,7 @@ const TRIVIAL_WORDS = [1, 4, 16, 32];
 const TRIVIAL = 'floor: trivial kernel (read f32, write u8)';
 
 /** The rows' floor: the fastest trivial kernel of the size. */
-export function trivialFloor(rows: Row[]): number {
+function trivialFloor(rows: Row[]): number {
   return Math.min(...rows.filter((r) => r.name.startsWith(TRIVIAL)).map((r) => r.median));
 }
 

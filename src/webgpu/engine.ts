@@ -225,14 +225,17 @@ function isSource(x: GpuInput | TensorSource): x is TensorSource {
   return !ArrayBuffer.isView(x) && typeof (x as TensorSource).read === 'function';
 }
 
-/** Puts one span of the input at the start of `buffer`, for binding; `values` are its elements on the CPU. */
+/**
+ * Puts one span of the input (at most `largestSpan` elements) at the start of `buffer`, for
+ * binding; `values` are its elements on the CPU. A GPU buffer of at most `maxElements` is bound as it is.
+ */
 interface Stager {
   buffer: GPUBuffer;
   stage(span: Span): Promise<void>;
   values: Float32Array | undefined;
 }
 
-function stager(s: Scratch, x: GpuInput | TensorSource, numel: number, maxElements: number, largestSpan = maxElements): Stager {
+function stager(s: Scratch, x: GpuInput | TensorSource, numel: number, maxElements: number, largestSpan: number): Stager {
   const { device } = s.ctx;
   if (!ArrayBuffer.isView(x) && !isSource(x) && numel <= maxElements && (x.usage & Usage.STORAGE) !== 0) {
     return { buffer: x, stage: async () => {}, values: undefined };
