@@ -92,7 +92,6 @@ export function unravel(index: number, shape: readonly number[]): number[] {
   return coords;
 }
 
-/** `axis` in [0, rank), accepting negative axes counted from the end. */
 /** The error for a NaN or ±Infinity at flat `index` (`value` when known), naming its coordinates. */
 export function nonFiniteError(value: number | undefined, index: number, shape: readonly number[]): QuantizationError {
   const coords = unravel(index, shape);
@@ -103,6 +102,7 @@ export function nonFiniteError(value: number | undefined, index: number, shape: 
   );
 }
 
+/** `axis` in [0, rank), accepting negative axes counted from the end. */
 export function normalizeAxis(axis: number, rank: number, field: string): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
     throw new QuantizationError(

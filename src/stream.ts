@@ -3,13 +3,13 @@
 import { calibrateFromStats } from './cpu/calibrate.js';
 import { addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { quantizeCodes } from './cpu/quantize.js';
+import { quantizeCodes, reciprocals } from './cpu/quantize.js';
 import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
 import { bitsOf, isSigned, lcm, nonFiniteError, resolveScheme, shapeElements } from './layout.js';
 import type { QuantOptions, QuantScheme, QuantizedTensor } from './types.js';
-import { quantizeOnGpu, type TensorSource } from './webgpu/engine.js';
+import { quantizeOnGpu, readExactly, type TensorSource } from './webgpu/engine.js';
 
 export type { TensorSource } from './webgpu/engine.js';
 
@@ -103,27 +103,26 @@ export async function quantizeStream(
   const read = async (start: number): Promise<Float32Array> => {
     options.signal?.throwIfAborted();
     if (cached && start === 0) return cached;
-    const len = Math.min(size, numel - start);
-    const values = await source.read(start, len);
-    if (values?.length !== len) {
-      throw new QuantizationError(`the source gave ${values?.length} elements from ${start}; ${len} were asked for`, {
-        field: 'source',
-      });
-    }
-    const bad = findNonFinite(values);
-    if (bad >= 0) throw nonFiniteError(values[bad], start + bad, shape);
+    const values = await readExactly(source, start, Math.min(size, numel - start));
     if (numel <= size) cached = values;
     return values;
   };
   const stats = emptyStats(layout.paramCount);
-  for (let start = 0; start < numel; start += size) accumulateStats(stats, await read(start), start, layout);
+  // The calibration pass sees every element first: it alone looks for NaN and ±Inf.
+  for (let start = 0; start < numel; start += size) {
+    const values = await read(start);
+    const bad = findNonFinite(values);
+    if (bad >= 0) throw nonFiniteError(values[bad], start + bad, shape);
+    accumulateStats(stats, values, start, layout);
+  }
   const p = calibrateFromStats(stats, resolved);
+  const inv = reciprocals(resolved.profile, p.codeScales);
   await options.onParams?.({ scales: p.scales, zeroPoints: p.zeroPoints });
   const ml = axis === undefined ? undefined : metricsLayout(shape, axis);
   const sums = ml && emptySums(ml.paramCount);
   for (let start = 0; start < numel; start += size) {
     const values = await read(start);
-    const codes = quantizeCodes(values, layout, resolved.profile, resolved.dtype, p.codeScales, p.zeroPoints, p.range, undefined, start);
+    const codes = quantizeCodes(values, layout, resolved.profile, resolved.dtype, p.codeScales, p.zeroPoints, p.range, undefined, start, inv);
     if (ml && sums) addReconstructionErrors(sums, ml, values, codes, start, layout, p.scales, p.zeroPoints);
     await options.onChunk({ start, values, codes, packed: packCodes(codes, bits) });
     options.onProgress?.({ stage: 'quantize', doneBytes: (start + values.length) * 4, totalBytes: numel * 4 });

@@ -23,10 +23,10 @@ const q8Rule: CodeRule = (x, _scale, inv, _zp, r) => clamp(roundHalfAway(fround(
 // float32 addition and the cast truncates.
 const q4Rule: CodeRule = (x, _scale, inv) => clamp(Math.trunc(fround(fround(x * inv) + 8.5)), 0, 15) - 8;
 
-function reciprocal(profile: Profile, scale: number): number {
+/** The float32 reciprocal of every scale, as the profile's quantizer takes it. */
+export function reciprocals(profile: Profile, scales: Float32Array): Float32Array {
   // ggml: id = d ? 1.0f/d : 0.0f.
-  if (profile === 'ggml' && scale === 0) return 0;
-  return fround(1 / scale);
+  return scales.map((s) => (profile === 'ggml' && s === 0 ? 0 : fround(1 / s)));
 }
 
 /**
@@ -44,11 +44,11 @@ export function quantizeCodes(
   range: CodeRange,
   dst?: Int8Array | Uint8Array,
   start = 0,
+  inv = reciprocals(profile, scales),
 ): Int8Array | Uint8Array {
   const codes = dst ?? (range.qmin < 0 ? new Int8Array(x.length) : new Uint8Array(x.length));
   const rule =
     profile === 'onnx' ? onnxRule : profile === 'pytorch' ? pytorchRule : dtype === 'int8' ? q8Rule : q4Rule;
-  const inv = scales.map((s) => reciprocal(profile, s));
   forEachElementIn(layout, start, start + x.length, (i, p) => {
     const j = i - start;
     codes[j] = rule(x[j] as number, scales[p] as number, inv[p] as number, zeroPoints[p] as number, range);

@@ -225,6 +225,17 @@ function isSource(x: GpuInput | TensorSource): x is TensorSource {
   return !ArrayBuffer.isView(x) && typeof (x as TensorSource).read === 'function';
 }
 
+/** `len` elements from `start` of `source`, or an error saying what it gave instead. */
+export async function readExactly(source: TensorSource, start: number, len: number): Promise<Float32Array> {
+  const values = await source.read(start, len);
+  if (values?.length !== len) {
+    throw new QuantizationError(`the source gave ${values?.length} elements from ${start}; ${len} were asked for`, {
+      field: 'source',
+    });
+  }
+  return values;
+}
+
 /**
  * Puts one span of the input (at most `largestSpan` elements) at the start of `buffer`, for
  * binding; `values` are its elements on the CPU. A GPU buffer of at most `maxElements` is bound as it is.
@@ -249,12 +260,7 @@ function stager(s: Scratch, x: GpuInput | TensorSource, numel: number, maxElemen
       if (staged?.start === span.start && staged.len === span.len) return;
       staged = undefined;
       if (isSource(x)) {
-        const values = await x.read(span.start, span.len);
-        if (values.length !== span.len) {
-          throw new QuantizationError(`the source gave ${values.length} elements from ${span.start}; ${span.len} were asked for`, {
-            field: 'source',
-          });
-        }
+        const values = await readExactly(x, span.start, span.len);
         st.values = values;
         device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
       } else if (ArrayBuffer.isView(x)) {
