@@ -5,8 +5,9 @@
 // Exactness: onnx rounds x / scale exactly (onnx_round, div_rn near halves); pytorch and ggml
 //   multiply by the float32 reciprocal (WGSL `*` is correctly rounded); ggml Q4_0's x·id + 8.5 is
 //   kept from fusing by launder(); rounding uses WGSL `round` (half to even), trunc, or
-//   round_half_away — never a float mode WGSL leaves open. The vec4 forms are the scalar ones
-//   component by component.
+//   round_half_away — never a float mode WGSL leaves open. The vec4 forms give the codes of the
+//   scalar ones component by component (round_half_away4 by a cheaper formula, equal for every
+//   finite value; saturation is decided from t where its rounding may not be finite).
 
 // onnx: round half to even of the correctly rounded quotient x / s, mostly without dividing.
 // Why it is exact: inv = f32(1/s) and t = f32(x·inv) put t within |x/s|·2^-23 (1 + 2^-24) of x/s,
@@ -18,16 +19,19 @@
 fn onnx_round(x: f32, s: f32, inv: f32) -> f32 {
   let t = launder(x * inv);
   let r = round(t);
-  if (abs(t) < 256.0 && abs(t - r) < 0.49993896484375) { return r; }
+  // 0x43800000 is 256.0: the bit test also sends a NaN or infinite t to div_rn, where a float
+  // comparison need not (WGSL may assume finite math).
+  if ((bitcast<u32>(t) & 0x7fffffffu) < 0x43800000u && abs(t - r) < 0.49993896484375) { return r; }
   return round(div_rn(x, s));
 }
 
-// onnx_round's test for four lanes, r = round(t): which must divide. Written so that a NaN or
-// infinite t (x·∞ from a subnormal scale) divides too.
-fn onnx_divides4(t: vec4<f32>, r: vec4<f32>) -> vec4<bool> {
+// onnx_round's test for four lanes, r = round(t): which must divide. A NaN or infinite t must,
+// and is found from bits (WGSL may assume finite math): with scales from the data, finite inputs
+// give one only through an infinite inv (a scale below 2^-128), which sends every lane.
+fn onnx_divides4(t: vec4<f32>, r: vec4<f32>, inv: f32) -> vec4<bool> {
   let near_half = !(abs(t - r) < vec4<f32>(0.49993896484375));
-  if (GIVEN == 0u) { return near_half; }
-  return near_half | !(abs(t) < vec4<f32>(256.0));
+  if (GIVEN == 0u) { return near_half | vec4<bool>((bitcast<u32>(inv) & 0x7f800000u) == 0x7f800000u); }
+  return near_half | (magnitude4(t) >= vec4<u32>(0x43800000u));
 }
 
 const BIG: f32 = 3.4028234663852886e38; // the largest float32: min/max start here, every finite value is within it
@@ -83,7 +87,7 @@ fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
   if (PROFILE == 0u) {
     let t = launder4(v * q.inv);
     var r = round(t);
-    let exact = onnx_divides4(t, r);
+    let exact = onnx_divides4(t, r, q.inv);
     if (any(exact)) {
       for (var lane = 0u; lane < 4u; lane = lane + 1u) {
         if (exact[lane]) { r[lane] = round(div_rn(v[lane], q.code_scale)); }
@@ -122,7 +126,7 @@ fn magnitude4(v: vec4<f32>) -> vec4<u32> {
 fn onnx_fast4(v: vec4<f32>, q: QParams, divides: ptr<function, vec4<bool>>) -> vec4<i32> {
   let t = launder4(v * q.inv);
   let r = round(t);
-  *divides = *divides | onnx_divides4(t, r);
+  *divides = *divides | onnx_divides4(t, r, q.inv);
   return clamp(int4_of(r) + vec4<i32>(q.zp), vec4<i32>(P.qmin), vec4<i32>(P.qmax));
 }
 

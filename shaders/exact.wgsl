@@ -15,7 +15,8 @@ fn normalized(bits: u32) -> vec2<u32> {
   return select(vec2<u32>(u32(1 - i32(s)), m << s), vec2<u32>(e, m | 0x800000u), e != 0u);
 }
 
-// a / b correctly rounded to nearest even. Requires finite a and b, b != 0.
+// a / b correctly rounded to nearest even, for finite b != 0 and a finite or ±Inf (a range such
+// as max − min may overflow to Inf: the quotient is then ±Inf, as on the CPU).
 //
 // Why it is exact: with both significands normalised to 24-bit integers ma, mb, the quotient
 // ma/mb lies in (1/2, 2). Long division in base 256 — a remainder below mb, shifted by 8 bits,
@@ -48,7 +49,9 @@ fn div_rn(a: f32, b: f32) -> f32 {
   // integers has at most 24 significant bits, so when r is 0 the dropped bits are 0 too.
   let drop = select(6u, 7u, ge);
   let exponent = i32(na.x) - i32(nb.x) + select(126, 127, ge);
-  return rounded_quotient((ab ^ bb) & 0x80000000u, exponent, q >> drop, r != 0u, (ab << 1u) == 0u);
+  let sign = (ab ^ bb) & 0x80000000u;
+  let quotient = rounded_quotient(sign, exponent, q >> drop, r != 0u, (ab << 1u) == 0u);
+  return select(quotient, bitcast<f32>(sign | 0x7f800000u), (ab & 0x7fffffffu) == 0x7f800000u);
 }
 
 // a / 127 correctly rounded (ggml's Q8_0 scale, d = amax / 127), for finite a. The same long

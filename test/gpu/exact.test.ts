@@ -69,7 +69,7 @@ function spread(n: number, seed: number): Float32Array {
 }
 
 describe('exact arithmetic on the device', () => {
-  it('div_rn is the correctly rounded quotient, subnormals, overflow and signed zeros included', async () => {
+  it('div_rn is the correctly rounded quotient, subnormals, overflow, infinite numerators and signed zeros included', async () => {
     const a = spread(20000, 1);
     const b = spread(20000, 2).map((v) => (v === 0 ? 3 : v));
     // Near ties: quotients that fall within a few ulps of k.5, where a 2.5-ulp division misrounds.
@@ -88,6 +88,9 @@ describe('exact arithmetic on the device', () => {
       a[i] = (1 + rand()) * 2 ** -100;
       b[i] = 2 ** (27 + Math.floor(rand() * 26));
     }
+    // An infinite numerator (a range past the float32 span): the quotient is infinite too.
+    a.set([Infinity, -Infinity, Infinity], 6000);
+    b.set([3, 3, -0.5], 6000);
     const got = await evaluate('bitcast<u32>(div_rn(a, b))', a, b);
     const want = bits(a.map((x, i) => Math.fround(x / (b[i] as number))));
     const bad = Array.from(got).findIndex((g, i) => g !== want[i]);
