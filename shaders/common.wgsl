@@ -8,8 +8,10 @@
 // `const PROFILE` (0 onnx, 1 pytorch, 2 ggml), `BITS` (8 or 4), `GRANULARITY` (0 tensor,
 // 1 channel, 2 group), `SYMMETRIC`, `GIVEN` (1 when the caller supplied scales), `UNIFORM_WORDS`
 // (quantize.wgsl: every word's elements share a parameter) and `SUBGROUPS` (read by no kernel:
-// it keys the row kernel built with row_partials_subgroups.wgsl) to each pipeline's source. A branch on a uniform still costs every lane both sides on a CPU emulation
-// such as SwiftShader, and a real GPU gains too from code it never has to skip.
+// it keys the row kernel built with row_partials_subgroups.wgsl) to each pipeline's source, and
+// `RUN_WORDS` (quantize.wgsl's words per invocation per tensor, which the host dispatches by). A
+// branch on a uniform still costs every lane both sides on a CPU emulation such as SwiftShader,
+// and a real GPU gains too from code it never has to skip.
 //
 // Invariants: numel < 2^31, so every flat index and product below fits in u32; a chunk starts at
 // a multiple of 8 elements, so packed words never straddle chunks.

@@ -71,9 +71,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var k = 0u; k < quads; k = k + 1u) {
       let v = input[base + k];
       emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
-      mn = min(mn, v);
-      mx = max(mx, v);
-      if (PROFILE == 2u) {
+      // Q4_0's scale reads only its peak.
+      if (PROFILE != 2u) {
+        mn = min(mn, v);
+        mx = max(mx, v);
+      } else {
         for (var c = 0u; c < 4u; c = c + 1u) {
           if (amax < abs(v[c])) {
             amax = abs(v[c]);

@@ -6,12 +6,12 @@
 //   the chunk's words), first_bad (atomic: the lowest flat index of a NaN or ±Inf, else
 //   0xffffffff; checked here only for caller-supplied scales, since the reduction already finds
 //   them when scales come from the data).
-// Dispatch: one invocation per output word (4 codes at 8 bits, 8 at 4 bits), or per RUN words
-//   per tensor, folded to 2-D.
+// Dispatch: one invocation per output word (4 codes at 8 bits, 8 at 4 bits), or per RUN_WORDS
+//   words per tensor, folded to 2-D.
 // Invariants: the chunk starts at a multiple of 8 elements; lanes past the tensor's end are 0.
 // Speed: a word whose elements share one parameter (every word per tensor, most per channel or
 //   per block along the last axis) loads that parameter once and converts four lanes at a time.
-//   Per tensor, an invocation takes RUN words with the one parameter loaded once: on a CPU
+//   Per tensor, an invocation takes RUN_WORDS words with the one parameter loaded once: on a CPU
 //   emulation an invocation per word spends more on starting invocations than on the words.
 
 @group(0) @binding(1) var<storage, read> input: array<u32>;
@@ -22,9 +22,6 @@
 @group(0) @binding(6) var<storage, read_write> first_bad: atomic<u32>;
 
 override WG: u32 = 64;
-
-// Words per invocation per tensor; QUANTIZE_RUN_WORDS in src/webgpu/engine.ts sizes the dispatch.
-const RUN: u32 = 16u;
 
 fn params_at(p: u32) -> QParams {
   return QParams(0.0, zero_points[p], code_scales[p], inverses[p]);
@@ -87,7 +84,7 @@ fn quad_codes(first: u32, lanes: u32, h: u32, q: QParams) -> u32 {
   return pack4(codes4(v, q), h);
 }
 
-// Per tensor, onnx: RUN words rounded from x·inv with no division in the loop, and redone through
+// Per tensor, onnx: RUN_WORDS words rounded from x·inv with no division in the loop, and redone through
 // uniform_word (which divides where it must) in the rare run with a lane near a half; as in
 // fused_blocks.wgsl, a division in the hot loop, even one never taken, doubles its cost. A NaN or
 // ±Inf x (caller-supplied scales) makes t one too, so its run is redone and uniform_word reports it.
@@ -111,9 +108,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let per_word = 32u / BITS;
   let words = (P.chunk_len + per_word - 1u) / per_word;
   if (GRANULARITY == 0u) {
-    let w0 = flat_id(gid) * RUN;
+    let w0 = flat_id(gid) * RUN_WORDS;
     if (w0 >= words) { return; }
-    let w1 = min(w0 + RUN, words);
+    let w1 = min(w0 + RUN_WORDS, words);
     let q = params_at(0u);
     if (PROFILE == 0u) {
       onnx_run(w0, w1, q);

@@ -6,7 +6,7 @@ import { bitsOf, type CodeRange, fullRange, type Layout, lcm, nonFiniteError } f
 import type { QuantScheme } from '../types.js';
 import { gpuContext, type AdapterFacts, type GpuContext } from './device.js';
 import { type Binding, guarded, type Scratch, Usage, WORKGROUP_SIZE } from './gpu.js';
-import type { UniformValues } from './shaders.js';
+import { QUANTIZE_RUN_WORDS, type UniformValues } from './shaders.js';
 
 /** Progress of a long operation, reported after each chunk. */
 export interface Progress {
@@ -127,9 +127,6 @@ function windows(layout: Layout, numel: number, maxElements: number): Window[] {
 function membersPerParam(layout: Layout, numel: number): number {
   return layout.granularity === 'tensor' ? numel : layout.granularity === 'channel' ? layout.outer * layout.inner : layout.blockSize;
 }
-
-/** Words per invocation of quantize.wgsl per tensor: its RUN. */
-const QUANTIZE_RUN_WORDS = 16;
 
 /**
  * The one-pass kernel for a layout whose parameters are contiguous runs that start on words —

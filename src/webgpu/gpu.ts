@@ -57,7 +57,8 @@ const POOL_MAX_BYTES = 512 * 2 ** 20;
  * Buffers of finished operations, kept a moment for the next operation on the same device: a new
  * buffer costs a zero fill (about 200 ms for 256 MiB on SwiftShader), and a model's tensors come
  * one after another, often in the same shapes. Reuse needs no waiting: queue order puts every
- * later write after the work that used the buffer, and no kernel reads what it has not written.
+ * later write after the work that used the buffer. Kernels never use a value they did not write
+ * in the same call: the lanes of a partial last word read past the chunk, and are masked.
  */
 class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();

@@ -28,9 +28,13 @@ export const LIBRARY_SOURCE = `${common}\n${exact}\n${qparams}\n${codes}\n`;
 export const SPEC_FIELDS = ['profile', 'bits', 'granularity', 'symmetric', 'given', 'subgroups', 'uniform_words'] as const;
 export type Specialization = Record<(typeof SPEC_FIELDS)[number], number>;
 
-/** The constants that specialise a pipeline, as WGSL. */
+/** Words per invocation of quantize.wgsl per tensor: the host sizes its dispatch by it. */
+export const QUANTIZE_RUN_WORDS = 16;
+
+/** The constants that specialise a pipeline, and those host and kernels share, as WGSL. */
 export function specHeader(spec: Specialization): string {
-  return SPEC_FIELDS.map((f) => `const ${f.toUpperCase()}: u32 = ${spec[f]}u;\n`).join('');
+  const spec_ = SPEC_FIELDS.map((f) => `const ${f.toUpperCase()}: u32 = ${spec[f]}u;\n`).join('');
+  return `${spec_}const RUN_WORDS: u32 = ${QUANTIZE_RUN_WORDS}u;\n`;
 }
 
 /**
