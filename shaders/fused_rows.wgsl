@@ -11,9 +11,10 @@
 // Speed: each invocation reduces a strided share of the row into registers (min and max are
 //   order-free, so no order is lost); one barrier publishes the partials — one per invocation
 //   (row_partials.wgsl) or, where the device has subgroups, one per subgroup
-//   (row_partials_subgroups.wgsl) — invocation 0 folds them and calibrates, a second barrier
-//   publishes the parameters, and the row — still in cache — is read again to quantize. Two
-//   barriers per row, none per element.
+//   (row_partials_subgroups.wgsl) — invocation 0 folds them and calibrates, and a second barrier
+//   publishes the parameters. Two barriers per row, none per element. A row of at most ROW_QUADS
+//   vec4s (the host sizes it to the device's workgroup memory) is kept there as it is first read,
+//   so memory is read once; a wider row is read again to quantize, from cache if it is still there.
 
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> scales: array<f32>;
@@ -22,8 +23,17 @@
 @group(0) @binding(5) var<storage, read_write> first_bad: atomic<u32>;
 
 override WG: u32 = 64;
+override ROW_QUADS: u32 = 1;
 
 var<workgroup> row_params: QParams;
+var<workgroup> held: array<vec4<f32>, ROW_QUADS>;
+
+// Quad k of the row: from workgroup memory when the row is held there (hold is uniform, so no
+// invocation diverges), else from the input again.
+fn row_quad(hold: bool, base: u32, k: u32) -> vec4<f32> {
+  if (hold) { return held[k]; }
+  return input[base + k];
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
@@ -33,6 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   let quads = P.inner / 4u;
   let base = r * quads;
   let first = P.chunk_start + r * P.inner;
+  let hold = quads <= ROW_QUADS;
   var mn = vec4<f32>(BIG);
   var mx = vec4<f32>(-BIG);
   // The largest exponent field seen: all ones means a NaN or ±Inf somewhere (see fused_blocks.wgsl).
@@ -41,7 +52,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
     // Only max(-lo, hi) matters: the largest sign-less bit pattern, which also flags NaN and ±Inf.
     var mag = vec4<u32>(0u);
     for (var k = lid; k < quads; k = k + WG) {
-      mag = max(mag, magnitude4(input[base + k]));
+      let v = input[base + k];
+      if (hold) { held[k] = v; }
+      mag = max(mag, magnitude4(v));
     }
     emax = mag & vec4<u32>(0x7f800000u);
     mx = bitcast<vec4<f32>>(mag);
@@ -49,6 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   } else {
     for (var k = lid; k < quads; k = k + WG) {
       let v = input[base + k];
+      if (hold) { held[k] = v; }
       emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
       mn = min(mn, v);
       mx = max(mx, v);
@@ -81,8 +95,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   let word_base = r * words;
   // An 8-bit word is one vec4, a 4-bit word two; no loop over them (see quantize.wgsl).
   for (var w = lid; w < words; w = w + WG) {
-    var word = pack4(codes4(input[base + w * (per_word / 4u)], q), 0u);
-    if (BITS == 4u) { word = word | pack4(codes4(input[base + w * 2u + 1u], q), 1u); }
+    var word = pack4(codes4(row_quad(hold, base, w * (per_word / 4u)), q), 0u);
+    if (BITS == 4u) { word = word | pack4(codes4(row_quad(hold, base, w * 2u + 1u), q), 1u); }
     packed[word_base + w] = word;
   }
 }

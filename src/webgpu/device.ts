@@ -93,13 +93,16 @@ async function acquire(): Promise<GpuContext> {
   }
   // Ask for the largest buffers the adapter allows: chunks then need splitting only when the
   // hardware really requires it. Never less than the defaults, which every adapter supports.
-  // Subgroup operations, where the adapter has them, shorten the per-row reductions.
+  // Subgroup operations, where the adapter has them, shorten the per-row reductions, and all the
+  // workgroup memory it has lets the row kernel hold wider rows (16 KiB, the default, is 4096
+  // float32 less the kernel's own variables: not even one row of a 4096-wide layer).
   const device = await adapter.requestDevice({
     label: 'webgpu-quantizer',
     requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
     },
   });
   return register(device, facts(adapter.info, device.limits, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true), true);

@@ -26,8 +26,10 @@ export interface GpuOptions {
    * that fold their partials through subgroup operations (`'subgroup'`, the default on hardware
    * GPUs whose device has the `subgroups` feature) or through workgroup memory alone
    * (`'workgroup'`, the default on other hardware GPUs) — both keep loads coalesced and the
-   * device occupied — or within one invocation (`'invocation'`, the default on adapters that
-   * emulate a GPU on the CPU, where a workgroup barrier is a costly switch between coroutines).
+   * device occupied, and keep a row that fits the device's workgroup memory there, so it is read
+   * once — or within one invocation (`'invocation'`, the default on adapters that emulate a GPU on
+   * the CPU, where a workgroup barrier is a costly switch between coroutines and workgroup memory
+   * costs a zero fill per workgroup).
    * All give the same bits; the choice is for speed only.
    */
   rowKernel?: 'subgroup' | 'workgroup' | 'invocation';
@@ -169,6 +171,25 @@ function uniformWords(layout: Layout, perWord: number): boolean {
 }
 
 type RowKernel = NonNullable<GpuOptions['rowKernel']>;
+
+/**
+ * Workgroup memory fused_rows.wgsl declares besides the held row: three partials per invocation,
+ * a slot counter and the row's QParams, with room for alignment.
+ */
+const ROW_KERNEL_OWN_BYTES = 3 * 4 * WORKGROUP_SIZE + 64;
+
+/**
+ * How many vec4s of a row fused_rows.wgsl keeps in workgroup memory (its ROW_QUADS): room for a
+ * whole row of `inner` elements, rounded up to a power of two so that a model's few row widths
+ * share a handful of pipelines; 1 where the device's workgroup memory cannot hold one, and the
+ * kernel reads the row again instead.
+ */
+function heldRowQuads(device: GPUDevice, inner: number): number {
+  const capacity = Math.floor((device.limits.maxComputeWorkgroupStorageSize - ROW_KERNEL_OWN_BYTES) / 16);
+  const quads = inner / 4;
+  if (quads > capacity) return 1;
+  return Math.min(2 ** Math.ceil(Math.log2(quads)), capacity);
+}
 
 function chooseRowKernel(ctx: GpuContext, options: GpuOptions): RowKernel {
   const subgroups = ctx.device.features.has('subgroups');
@@ -488,7 +509,7 @@ export async function quantizeOnGpu(
       if (fused?.kernel === 'fused_rows') {
         s.dispatch(encoder, 'fused_rows', span.paramCount * WORKGROUP_SIZE, { ...values, subgroups: rowKernel === 'subgroup' ? 1 : 0 }, [
           input.buffer, params.scales, params.zeroPoints, out, firstBad,
-        ]);
+        ], { WG: WORKGROUP_SIZE, ROW_QUADS: heldRowQuads(ctx.device, layout.inner) });
       } else if (fused) {
         s.dispatch(encoder, 'fused_blocks', span.paramCount, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
       } else {

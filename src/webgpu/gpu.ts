@@ -8,25 +8,29 @@ import { encodeParams, type KernelName, kernelSource, SPEC_FIELDS, type Speciali
 export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
 const MapMode = { READ: 0x1 } as const;
 
-/** Invocations per workgroup; a pipeline-overridable constant in every kernel. */
+/** Invocations per workgroup unless a dispatch says otherwise; `WG`, an override in every kernel. */
 export const WORKGROUP_SIZE = 64;
+
+/** Pipeline-overridable constants of one dispatch: `WG`, and any the kernel declares. */
+export type Overrides = Record<string, number> & { WG: number };
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-function pipeline(device: GPUDevice, name: KernelName, spec: Specialization): GPUComputePipeline {
+function pipeline(device: GPUDevice, name: KernelName, spec: Specialization, overrides: Overrides): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) {
     cache = new Map();
     pipelines.set(device, cache);
   }
-  const key = `${name}/${SPEC_FIELDS.map((f) => spec[f]).join(',')}`;
+  const constants = Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',');
+  const key = `${name}/${SPEC_FIELDS.map((f) => spec[f]).join(',')}/${constants}`;
   let found = cache.get(key);
   if (!found) {
     const module = device.createShaderModule({ label: name, code: kernelSource(name, spec) });
     found = device.createComputePipeline({
       label: name,
       layout: 'auto',
-      compute: { module, entryPoint: 'main', constants: { WG: WORKGROUP_SIZE } },
+      compute: { module, entryPoint: 'main', constants: overrides },
     });
     cache.set(key, found);
   }
@@ -34,8 +38,8 @@ function pipeline(device: GPUDevice, name: KernelName, spec: Specialization): GP
 }
 
 /** Workgroup counts for `threads` invocations, folded into 2-D past the per-dimension limit. */
-function dispatchSize(threads: number, maxPerDimension: number) {
-  const groups = Math.max(1, Math.ceil(threads / WORKGROUP_SIZE));
+function dispatchSize(threads: number, maxPerDimension: number, workgroupSize: number) {
+  const groups = Math.max(1, Math.ceil(threads / workgroupSize));
   const x = Math.min(groups, maxPerDimension);
   const y = Math.ceil(groups / x);
   if (y > maxPerDimension) {
@@ -43,7 +47,7 @@ function dispatchSize(threads: number, maxPerDimension: number) {
       field: 'device',
     });
   }
-  return { x, y, rowThreads: x * WORKGROUP_SIZE };
+  return { x, y, rowThreads: x * workgroupSize };
 }
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
@@ -150,13 +154,16 @@ export class Scratch {
   }
 
   /** Records one kernel dispatch of `threads` invocations with bindings 1, 2, … after the uniform. */
-  dispatch(encoder: GPUCommandEncoder, name: KernelName, threads: number, values: Omit<UniformValues, 'row_threads'>, bindings: Binding[]): void {
+  dispatch(
+    encoder: GPUCommandEncoder, name: KernelName, threads: number, values: Omit<UniformValues, 'row_threads'>, bindings: Binding[],
+    overrides: Overrides = { WG: WORKGROUP_SIZE },
+  ): void {
     const { device } = this.ctx;
-    const { x, y, rowThreads } = dispatchSize(threads, device.limits.maxComputeWorkgroupsPerDimension);
+    const { x, y, rowThreads } = dispatchSize(threads, device.limits.maxComputeWorkgroupsPerDimension, overrides.WG);
     const data = encodeParams({ ...values, row_threads: rowThreads });
     const uniform = this.buffer(`${name} params`, data.byteLength, Usage.UNIFORM | Usage.COPY_DST);
     device.queue.writeBuffer(uniform, 0, data);
-    const pipe = pipeline(device, name, values);
+    const pipe = pipeline(device, name, values, overrides);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
     bindings.forEach((b, i) => {
       entries.push({ binding: i + 1, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });

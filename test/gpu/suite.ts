@@ -142,9 +142,10 @@ export function shapeCases(): GpuCase[] {
 }
 
 /**
- * Layouts the one-pass kernels take — channels that are whole rows of a multiple of 8 elements,
- * blocks along the last axis that start on words (a short last block included) — in every
- * profile, type and symmetry, whole and in chunks of a few rows or blocks.
+ * Layouts the one-pass kernels take — channels that are whole rows of a multiple of 8 elements
+ * (held in workgroup memory, and too wide for it), blocks along the last axis that start on words
+ * (a short last block included) — in every profile, type and symmetry, whole and in chunks of a
+ * few rows or blocks.
  */
 export function fusedCases(): GpuCase[] {
   const out: GpuCase[] = [];
@@ -160,6 +161,11 @@ export function fusedCases(): GpuCase[] {
           out.push({ name: `rows (per ${rowKernel}) ${tag} ${kind}`, shape: [24, 5, 48], scheme, data: kind, rowKernel });
           out.push({ name: `rows (per ${rowKernel}) in chunks ${tag}`, shape: [37, 320], maxChunkBytes: 4096, scheme, data: 'outliers', rowKernel });
         }
+        // 64 KiB rows: past any device's workgroup memory, so the row kernel reads them twice.
+        out.push({
+          name: `rows wider than workgroup memory ${tag} ${kind}`, shape: [2, 16384], data: kind, rowKernel: 'workgroup',
+          scheme: { dtype, symmetric, profile, granularity: 'channel' },
+        });
         out.push({
           name: `blocks of 64 (short last) ${tag} ${kind}`, shape: [6, 200],
           scheme: { dtype, symmetric, profile, granularity: 'group', blockSize: 64 }, data: kind,
