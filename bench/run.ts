@@ -44,6 +44,7 @@ async function nodeRun(): Promise<{ facts: AdapterFacts; results: SizeResult[] }
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
     },
   });
   const facts = await lib.adapterFacts(device);
