@@ -172,23 +172,27 @@ function uniformWords(layout: Layout, perWord: number): boolean {
 
 type RowKernel = NonNullable<GpuOptions['rowKernel']>;
 
+/** Invocations per row of fused_rows.wgsl: its dispatch size and its WG. */
+const ROW_WG = WORKGROUP_SIZE;
+
 /**
- * Workgroup memory fused_rows.wgsl declares besides the held row: three partials per invocation,
- * a slot counter and the row's QParams, with room for alignment.
+ * Workgroup memory fused_rows.wgsl declares besides the held row, as WebGPU counts it (each
+ * variable rounded up to 16 bytes): three partials per invocation, the subgroup library's slot
+ * counter and the row's QParams.
  */
-const ROW_KERNEL_OWN_BYTES = 3 * 4 * WORKGROUP_SIZE + 64;
+const ROW_KERNEL_OWN_BYTES = 3 * Math.ceil((4 * ROW_WG) / 16) * 16 + 16 + 16;
 
 /**
  * How many vec4s of a row fused_rows.wgsl keeps in workgroup memory (its ROW_QUADS): room for a
- * whole row of `inner` elements, rounded up to a power of two so that a model's few row widths
- * share a handful of pipelines; 1 where the device's workgroup memory cannot hold one, and the
- * kernel reads the row again instead.
+ * whole row of `inner` elements, rounded up to a whole number per invocation (so that a model's
+ * few row widths share a few pipelines) within what the device allows; 1 where the device's
+ * workgroup memory cannot hold one, and the kernel reads the row again instead.
  */
 function heldRowQuads(device: GPUDevice, inner: number): number {
   const capacity = Math.floor((device.limits.maxComputeWorkgroupStorageSize - ROW_KERNEL_OWN_BYTES) / 16);
   const quads = inner / 4;
   if (quads > capacity) return 1;
-  return Math.min(2 ** Math.ceil(Math.log2(quads)), capacity);
+  return Math.min(Math.ceil(quads / ROW_WG) * ROW_WG, capacity);
 }
 
 function chooseRowKernel(ctx: GpuContext, options: GpuOptions): RowKernel {
@@ -507,9 +511,9 @@ export async function quantizeOnGpu(
         param_base: span.paramBase, given: given ? 1 : 0,
       };
       if (fused?.kernel === 'fused_rows') {
-        s.dispatch(encoder, 'fused_rows', span.paramCount * WORKGROUP_SIZE, { ...values, subgroups: rowKernel === 'subgroup' ? 1 : 0 }, [
+        s.dispatch(encoder, 'fused_rows', span.paramCount * ROW_WG, { ...values, subgroups: rowKernel === 'subgroup' ? 1 : 0 }, [
           input.buffer, params.scales, params.zeroPoints, out, firstBad,
-        ], { WG: WORKGROUP_SIZE, ROW_QUADS: heldRowQuads(ctx.device, layout.inner) });
+        ], { WG: ROW_WG, ROW_QUADS: heldRowQuads(ctx.device, layout.inner) });
       } else if (fused) {
         s.dispatch(encoder, 'fused_blocks', span.paramCount, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
       } else {

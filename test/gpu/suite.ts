@@ -143,7 +143,7 @@ export function shapeCases(): GpuCase[] {
 
 /**
  * Layouts the one-pass kernels take — channels that are whole rows of a multiple of 8 elements
- * (held in workgroup memory, and too wide for it), blocks along the last axis that start on words
+ * (held in workgroup memory, up to its edge, and too wide for it), blocks along the last axis that start on words
  * (a short last block included) — in every profile, type and symmetry, whole and in chunks of a
  * few rows or blocks.
  */
@@ -161,11 +161,14 @@ export function fusedCases(): GpuCase[] {
           out.push({ name: `rows (per ${rowKernel}) ${tag} ${kind}`, shape: [24, 5, 48], scheme, data: kind, rowKernel });
           out.push({ name: `rows (per ${rowKernel}) in chunks ${tag}`, shape: [37, 320], maxChunkBytes: 4096, scheme, data: 'outliers', rowKernel });
         }
-        // 64 KiB rows: past any device's workgroup memory, so the row kernel reads them twice.
-        out.push({
-          name: `rows wider than workgroup memory ${tag} ${kind}`, shape: [2, 16384], data: kind, rowKernel: 'workgroup',
-          scheme: { dtype, symmetric, profile, granularity: 'channel' },
-        });
+        for (const rowKernel of ['subgroup', 'workgroup'] as const) {
+          const scheme: QuantScheme = { dtype, symmetric, profile, granularity: 'channel' };
+          // 7 992 floats fill 32 KiB of workgroup memory with the row kernel's own variables; 16 384
+          // pass 64 KiB, so the kernel reads those rows twice.
+          for (const width of [7992, 16384]) {
+            out.push({ name: `rows of ${width} (per ${rowKernel}) ${tag} ${kind}`, shape: [2, width], data: kind, rowKernel, scheme });
+          }
+        }
         out.push({
           name: `blocks of 64 (short last) ${tag} ${kind}`, shape: [6, 200],
           scheme: { dtype, symmetric, profile, granularity: 'group', blockSize: 64 }, data: kind,
