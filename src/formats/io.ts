@@ -84,8 +84,9 @@ export async function readFloat32Range(
     const n = Math.min(chunkElements, length - first);
     const bytes = await source.read(offset + (start + first) * size, n * size);
     if (size === 4) {
-      // Little-endian like every host WebGPU runs on: the bytes are the values, copied aligned.
-      bits.set(new Uint32Array(bytes.slice().buffer), first);
+      // Little-endian like every host WebGPU runs on: the bytes are the values, copied once into
+      // place (the result is aligned wherever they lie).
+      new Uint8Array(out.buffer, first * 4, n * 4).set(bytes);
       continue;
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
