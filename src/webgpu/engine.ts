@@ -258,16 +258,17 @@ export async function readExactly(source: TensorSource, start: number, len: numb
   return values;
 }
 
-/**
- * Puts one span of the input (at most `largestSpan` elements) at the start of `buffer`, for
- * binding; `values` are its elements on the CPU. A GPU buffer of at most `maxElements` is bound as it is.
- */
+/** Puts one span of the input at the start of `buffer`, for binding; `values` are its elements on the CPU. */
 interface Stager {
   buffer: GPUBuffer;
   stage(span: Span): Promise<void>;
   values: Float32Array | undefined;
 }
 
+/**
+ * The stager for `x`, whose spans hold at most `largestSpan` elements; a GPU buffer of at most
+ * `maxElements` is bound as it is.
+ */
 function stager(s: Scratch, x: GpuInput | TensorSource, numel: number, maxElements: number, largestSpan: number): Stager {
   const { device } = s.ctx;
   if (!ArrayBuffer.isView(x) && !isSource(x) && numel <= maxElements && (x.usage & Usage.STORAGE) !== 0) {
@@ -484,6 +485,7 @@ export async function quantizeOnGpu(
 
     const totalWords = Math.ceil(numel / perWord);
     const out = s.storage('packed chunk', Math.ceil(Math.min(numel, staged) / perWord) * 4);
+    const rowOverrides = fused?.kernel === 'fused_rows' ? { WG: ROW_WG, ROW_QUADS: heldRowQuads(ctx.device, layout.inner) } : undefined;
     const passes: Window[] = fused?.windows ?? spans.map((sp) => ({ ...sp, paramBase: 0, paramCount: layout.paramCount }));
     // One pass's readback is the result as it is; several are assembled.
     const assembled = output === 'arrays' && passes.length > 1 ? new Uint32Array(totalWords) : undefined;
@@ -510,10 +512,10 @@ export async function quantizeOnGpu(
         ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: span.paramCount,
         param_base: span.paramBase, given: given ? 1 : 0,
       };
-      if (fused?.kernel === 'fused_rows') {
+      if (rowOverrides) {
         s.dispatch(encoder, 'fused_rows', span.paramCount * ROW_WG, { ...values, subgroups: rowKernel === 'subgroup' ? 1 : 0 }, [
           input.buffer, params.scales, params.zeroPoints, out, firstBad,
-        ], { WG: ROW_WG, ROW_QUADS: heldRowQuads(ctx.device, layout.inner) });
+        ], rowOverrides);
       } else if (fused) {
         s.dispatch(encoder, 'fused_blocks', span.paramCount, values, [input.buffer, params.scales, params.zeroPoints, out, firstBad]);
       } else {
