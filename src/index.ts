@@ -5,12 +5,11 @@ export { quantizeStream } from './stream.js';
 export type { QuantizedChunk, StreamedTensor, StreamOptions, TensorSource } from './stream.js';
 export type { CodeMismatch, CompareOptions, ComparisonReport, ParamMismatch } from './compare.js';
 export { errorMetrics } from './cpu/metrics.js';
-export type { ErrorMetrics, ErrorStats } from './cpu/metrics.js';
+export type { ErrorMetrics, ErrorStats } from './types.js';
 export { FormatError, QuantizationError } from './errors.js';
 export { adapterFacts, adapterName, releaseDevice } from './webgpu/device.js';
-export type { AdapterFacts } from './webgpu/device.js';
-export type { GpuOptions, Progress } from './webgpu/engine.js';
 export * as reference from './cpu/index.js';
 export type {
-  Backend, GpuQuantizedTensor, Granularity, Profile, QuantDType, QuantOptions, QuantParams, QuantScheme, QuantizedTensor,
+  AdapterFacts, Backend, GpuOptions, GpuQuantizedTensor, Granularity, Profile, Progress, QuantDType, QuantOptions, QuantParams,
+  QuantScheme, QuantizedTensor,
 } from './types.js';

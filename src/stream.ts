@@ -8,10 +8,11 @@ import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
 import { bitsOf, isSigned, lcm, nonFiniteError, resolveScheme, shapeElements } from './layout.js';
-import type { QuantOptions, QuantScheme, QuantizedTensor } from './types.js';
-import { quantizeOnGpu, readExactly, type TensorSource } from './webgpu/engine.js';
+import { readExactly } from './source.js';
+import type { QuantOptions, QuantScheme, QuantizedTensor, TensorSource } from './types.js';
+import { quantizeOnGpu } from './webgpu/engine.js';
 
-export type { TensorSource } from './webgpu/engine.js';
+export type { TensorSource } from './types.js';
 
 /** One chunk of a streamed quantization: elements start … start + values.length − 1. */
 export interface QuantizedChunk {

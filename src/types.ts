@@ -1,6 +1,5 @@
-import type { ErrorMetrics } from './cpu/metrics.js';
-import type { AdapterFacts } from './webgpu/device.js';
-import type { GpuOptions } from './webgpu/engine.js';
+// The library's vocabulary: plain types that every module may import and that import nothing,
+// so that dependencies flow one way (npm run lint fails on an import cycle).
 
 /** Storage type of the quantized codes. */
 export type QuantDType = 'int8' | 'uint8' | 'int4' | 'uint4';
@@ -106,4 +105,71 @@ export interface QuantParams {
   axis?: number;
   blockSize?: number;
   profile?: Profile;
+}
+
+/** Error of a reconstruction over one set of elements. */
+export interface ErrorStats {
+  mse: number;
+  maxAbsError: number;
+  /** 10·log10(Σx² / Σ(x − y)²); +Infinity when the reconstruction is exact. */
+  sqnrDb: number;
+}
+
+export interface ErrorMetrics extends ErrorStats {
+  /** The axis `perChannel` runs along. */
+  channelAxis: number;
+  perChannel: ErrorStats[];
+}
+
+/** What the library knows of the adapter behind a result. */
+export interface AdapterFacts {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software or fallback adapter (SwiftShader and the like): correct, but a CPU emulation. */
+  isFallback: boolean;
+  /** The limits in force on the device used. */
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxComputeWorkgroupsPerDimension: number;
+  };
+}
+
+/** Progress of a long operation, reported after each chunk. */
+export interface Progress {
+  stage: 'reduce' | 'quantize' | 'dequantize';
+  /** Bytes of input processed so far in this stage, and in all. */
+  doneBytes: number;
+  totalBytes: number;
+}
+
+export interface GpuOptions {
+  /** Run on this device instead of one the library acquires. */
+  device?: GPUDevice;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  /**
+   * How the one-pass kernel for per-channel rows spreads a row: over a workgroup of invocations
+   * that fold their partials through subgroup operations (`'subgroup'`, the default on hardware
+   * GPUs whose device has the `subgroups` feature) or through workgroup memory alone
+   * (`'workgroup'`, the default on other hardware GPUs) — both keep loads coalesced and the
+   * device occupied, and keep a row that fits the device's workgroup memory there, so it is read
+   * once — or within one invocation (`'invocation'`, the default on adapters that emulate a GPU on
+   * the CPU, where a workgroup barrier is a costly switch between coroutines and workgroup memory
+   * costs a zero fill per workgroup).
+   * All give the same bits; the choice is for speed only.
+   */
+  rowKernel?: 'subgroup' | 'workgroup' | 'invocation';
+  /**
+   * Largest chunk of the input bound at once, in bytes. Defaults to what the device allows
+   * (maxStorageBufferBindingSize and maxBufferSize); set it lower to bound GPU memory.
+   */
+  maxChunkBytes?: number;
+}
+
+/** A tensor's elements read on demand, in row-major order: `length` of them from flat index `start`. */
+export interface TensorSource {
+  read(start: number, length: number): Promise<Float32Array>;
 }

@@ -1,20 +1,9 @@
 import { type Layout, makeLayout } from '../layout.js';
+import type { ErrorMetrics, ErrorStats } from '../types.js';
 import { dequantizeCodes } from './dequantize.js';
 import { forEachElementIn } from './reduce.js';
 
-/** Error of a reconstruction over one set of elements. */
-export interface ErrorStats {
-  mse: number;
-  maxAbsError: number;
-  /** 10·log10(Σx² / Σ(x − y)²); +Infinity when the reconstruction is exact. */
-  sqnrDb: number;
-}
-
-export interface ErrorMetrics extends ErrorStats {
-  /** The axis `perChannel` runs along. */
-  channelAxis: number;
-  perChannel: ErrorStats[];
-}
+export type { ErrorMetrics, ErrorStats } from '../types.js';
 
 function stats(sumSq: number, signal: number, maxAbs: number, count: number): ErrorStats {
   return {

@@ -1,21 +1,8 @@
 // Where a GPUDevice comes from: the caller's, or one this library acquires and owns.
 import { QuantizationError } from '../errors.js';
+import type { AdapterFacts } from '../types.js';
 
-/** What the library knows of the adapter behind a result. */
-export interface AdapterFacts {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** A software or fallback adapter (SwiftShader and the like): correct, but a CPU emulation. */
-  isFallback: boolean;
-  /** The limits in force on the device used. */
-  limits: {
-    maxStorageBufferBindingSize: number;
-    maxBufferSize: number;
-    maxComputeWorkgroupsPerDimension: number;
-  };
-}
+export type { AdapterFacts } from '../types.js';
 
 export interface GpuContext {
   device: GPUDevice;
