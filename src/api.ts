@@ -1,14 +1,13 @@
-import { calibrate, type QParams, symmetricZeroPoint } from './cpu/calibrate.js';
+import { symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
 import { metricsFromSums, reconstructionMetrics } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { quantizeCodes } from './cpu/quantize.js';
-import { findNonFinite } from './cpu/reduce.js';
+import { findNonFinite, paramStats } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
-import {
-  bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, nonFiniteError, normalizeAxis, resolveScheme,
-  shapeElements,
-} from './layout.js';
+import { bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, nonFiniteError, normalizeAxis, shapeElements } from './layout.js';
+import type { QParams } from './schemes/format.js';
+import { formatOf } from './schemes/registry.js';
+import { resolveScheme } from './schemes/resolve.js';
 import type { Backend, GpuQuantizedTensor, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
 import { dequantizeOnGpu, type GpuInput, quantizeOnGpu } from './webgpu/engine.js';
 
@@ -115,10 +114,11 @@ async function produce(
     });
   }
   options?.signal?.throwIfAborted();
+  const { cpu } = formatOf(scheme);
   const p: QParams = given
     ? { ...given, codeScales: given.scales, range: fullRange(scheme.dtype) }
-    : calibrate(x, layout, scheme);
-  const codes = quantizeCodes(x, layout, scheme.profile, scheme.dtype, p.codeScales, p.zeroPoints, p.range);
+    : cpu.params(paramStats(x, layout), scheme);
+  const codes = cpu.quantizer(layout, scheme, p)(x, 0);
   return {
     shape: [...shape], scheme, codes, packed: packCodes(codes, bitsOf(scheme.dtype)), scales: p.scales,
     zeroPoints: p.zeroPoints, backend, ...cpuMetrics(x, shape, layout, codes, p.scales, p.zeroPoints, axis),

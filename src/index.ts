@@ -9,6 +9,10 @@ export type { ErrorMetrics, ErrorStats } from './types.js';
 export { FormatError, QuantizationError } from './errors.js';
 export { adapterFacts, adapterName, releaseDevice } from './webgpu/device.js';
 export * as reference from './cpu/index.js';
+export { formatOf, listFormats, registerFormat } from './schemes/registry.js';
+export type {
+  CpuReference, FormatKernel, GgufEncoding, GpuPlan, KernelBinding, QParams, QuantFormat, Quantizer,
+} from './schemes/format.js';
 export type {
   AdapterFacts, Backend, GpuOptions, GpuQuantizedTensor, Granularity, Profile, Progress, QuantDType, QuantOptions, QuantParams,
   QuantScheme, QuantizedTensor,

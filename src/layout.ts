@@ -1,5 +1,5 @@
 import { QuantizationError } from './errors.js';
-import type { Granularity, Profile, QuantDType, QuantScheme } from './types.js';
+import type { Granularity, Profile, QuantDType } from './types.js';
 
 /** Integer range of a storage type. */
 export interface CodeRange {
@@ -16,7 +16,7 @@ const FULL_RANGES: Record<QuantDType, CodeRange> = {
 
 const DTYPES = Object.keys(FULL_RANGES) as QuantDType[];
 const PROFILES: readonly Profile[] = ['onnx', 'pytorch', 'ggml'];
-const GRANULARITIES: readonly Granularity[] = ['tensor', 'channel', 'group'];
+export const GRANULARITIES: readonly Granularity[] = ['tensor', 'channel', 'group'];
 
 /** The full range of `dtype`. */
 export function fullRange(dtype: QuantDType): CodeRange {
@@ -191,104 +191,5 @@ export function paramIndexOf(layout: Layout, index: number): number {
   return rowBase(layout, Math.floor(row / layout.axisLen), row % layout.axisLen) + n * layout.innerStride;
 }
 
-/** A scheme with every default filled in, checked against a shape. */
-export interface ResolvedScheme {
-  scheme: QuantScheme;
-  layout: Layout;
-}
-
 /** The block length the ggml formats use. */
 export const GGML_BLOCK = 32;
-
-/**
- * Validates `scheme` for a tensor of `shape` and fills its defaults. Any combination the profile
- * cannot express is an error, never a substitution.
- */
-export function resolveScheme(shape: readonly number[], scheme: QuantScheme): ResolvedScheme {
-  if (typeof scheme !== 'object' || scheme === null) {
-    throw new QuantizationError('scheme must be an object', { field: 'scheme' });
-  }
-  const dtype = checkDType(scheme.dtype, 'scheme.dtype');
-  const profile = checkProfile(scheme.profile);
-  if (typeof scheme.symmetric !== 'boolean') {
-    throw new QuantizationError(`scheme.symmetric must be true or false; got ${String(scheme.symmetric)}`, {
-      field: 'scheme.symmetric',
-    });
-  }
-  const granularity = scheme.granularity;
-  if (!GRANULARITIES.includes(granularity)) {
-    throw new QuantizationError(
-      `scheme.granularity must be one of ${GRANULARITIES.join(', ')}; got ${String(granularity)}`,
-      { field: 'scheme.granularity' },
-    );
-  }
-  const rank = shape.length;
-  let axis = 0;
-  let blockSize = 1;
-  if (granularity === 'tensor') {
-    if (scheme.axis !== undefined) {
-      throw new QuantizationError('scheme.axis applies only to channel and group granularity', {
-        field: 'scheme.axis',
-      });
-    }
-  } else {
-    axis = normalizeAxis(scheme.axis ?? (granularity === 'channel' ? 0 : rank - 1), rank, 'scheme.axis');
-  }
-  if (granularity === 'group') {
-    blockSize = scheme.blockSize ?? (profile === 'ggml' ? GGML_BLOCK : NaN);
-    if (!Number.isInteger(blockSize) || blockSize < 1) {
-      throw new QuantizationError(
-        `scheme.blockSize must be an integer >= 1 for group granularity; got ${String(scheme.blockSize)}`,
-        { field: 'scheme.blockSize' },
-      );
-    }
-  } else if (scheme.blockSize !== undefined) {
-    throw new QuantizationError('scheme.blockSize applies only to group granularity', {
-      field: 'scheme.blockSize',
-    });
-  }
-  if (profile === 'ggml') {
-    checkGgml(shape, dtype, scheme.symmetric, granularity, axis, blockSize);
-  }
-  const resolved: QuantScheme = { dtype, symmetric: scheme.symmetric, granularity, profile };
-  if (granularity !== 'tensor') resolved.axis = axis;
-  if (granularity === 'group') resolved.blockSize = blockSize;
-  return { scheme: resolved, layout: makeLayout(shape, granularity, axis, blockSize) };
-}
-
-/** ggml expresses exactly Q8_0 and Q4_0: symmetric int8/int4 in blocks of 32 along the last axis. */
-export function checkGgml(
-  shape: readonly number[],
-  dtype: QuantDType,
-  symmetric: boolean,
-  granularity: Granularity,
-  axis: number,
-  blockSize: number,
-): void {
-  const what = 'the ggml profile supports only Q8_0 and Q4_0';
-  if (dtype !== 'int8' && dtype !== 'int4') {
-    throw new QuantizationError(`${what} (dtype int8 or int4); got ${dtype}`, { field: 'scheme.dtype' });
-  }
-  if (!symmetric) {
-    throw new QuantizationError(`${what}, which are symmetric; asymmetric was asked`, { field: 'scheme.symmetric' });
-  }
-  if (granularity !== 'group' || blockSize !== GGML_BLOCK) {
-    throw new QuantizationError(
-      `${what}: granularity 'group' with blockSize ${GGML_BLOCK}; got ${granularity}` +
-        (granularity === 'group' ? ` with blockSize ${blockSize}` : ''),
-      { field: granularity === 'group' ? 'scheme.blockSize' : 'scheme.granularity' },
-    );
-  }
-  if (axis !== shape.length - 1) {
-    throw new QuantizationError(`${what}: blocks run along the last axis (${shape.length - 1}); got axis ${axis}`, {
-      field: 'scheme.axis',
-    });
-  }
-  const len = shape[axis] ?? 0;
-  if (len % GGML_BLOCK !== 0) {
-    throw new QuantizationError(
-      `${what}: the blocked axis must be a multiple of ${GGML_BLOCK}; axis ${axis} has length ${len}`,
-      { field: 'shape' },
-    );
-  }
-}

@@ -1,13 +1,13 @@
 // Quantizing a tensor too large to hold: its elements are read chunk by chunk from a source, and
 // its codes are handed out chunk by chunk, with the same results as `quantize` on the whole tensor.
-import { calibrateFromStats } from './cpu/calibrate.js';
 import { addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { quantizeCodes, reciprocals } from './cpu/quantize.js';
 import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
-import { bitsOf, isSigned, lcm, nonFiniteError, resolveScheme, shapeElements } from './layout.js';
+import { bitsOf, isSigned, lcm, nonFiniteError, shapeElements } from './layout.js';
+import { formatOf } from './schemes/registry.js';
+import { resolveScheme } from './schemes/resolve.js';
 import { readExactly } from './source.js';
 import type { QuantOptions, QuantScheme, QuantizedTensor, TensorSource } from './types.js';
 import { quantizeOnGpu } from './webgpu/engine.js';
@@ -116,14 +116,15 @@ export async function quantizeStream(
     if (bad >= 0) throw nonFiniteError(values[bad], start + bad, shape);
     accumulateStats(stats, values, start, layout);
   }
-  const p = calibrateFromStats(stats, resolved);
-  const inv = reciprocals(resolved.profile, p.codeScales);
+  const { cpu } = formatOf(resolved);
+  const p = cpu.params(stats, resolved);
+  const quantizeChunk = cpu.quantizer(layout, resolved, p);
   await options.onParams?.({ scales: p.scales, zeroPoints: p.zeroPoints });
   const ml = axis === undefined ? undefined : metricsLayout(shape, axis);
   const sums = ml && emptySums(ml.paramCount);
   for (let start = 0; start < numel; start += size) {
     const values = await read(start);
-    const codes = quantizeCodes(values, layout, resolved.profile, resolved.dtype, p.codeScales, p.zeroPoints, p.range, undefined, start, inv);
+    const codes = quantizeChunk(values, start);
     if (ml && sums) addReconstructionErrors(sums, ml, values, codes, start, layout, p.scales, p.zeroPoints);
     await options.onChunk({ start, values, codes, packed: packCodes(codes, bits) });
     options.onProgress?.({ stage: 'quantize', doneBytes: (start + values.length) * 4, totalBytes: numel * 4 });

@@ -32,6 +32,11 @@ export interface QuantScheme {
   axis?: number;
   blockSize?: number;
   profile: Profile;
+  /**
+   * A registered format by name (see `listFormats`, `registerFormat`); without it the profile and
+   * dtype choose a built-in one (ggml: Q8_0 for int8, Q4_0 for int4).
+   */
+  format?: string;
 }
 
 /**

@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { adapterFacts, adapterName, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
 import { QuantizationError } from '../errors.js';
-import { resolveScheme } from '../layout.js';
+import { resolveScheme } from '../schemes/resolve.js';
 import { modelTensors, openModel, readTensorF32Range } from '../formats/model.js';
 import { type ModelProgress, quantizeModel } from '../model/quantize-model.js';
 import { passThroughReason } from '../model/policy.js';

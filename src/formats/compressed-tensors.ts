@@ -19,7 +19,8 @@
 // (quantization/lifecycle/initialize.py), _skip_zp (compressors/quantized_compressors/base.py),
 // QuantizationArgs (quantization/quant_args.py), and vLLM's compressed_tensors_wNa16.py.
 import { QuantizationError } from '../errors.js';
-import { bitsOf, fullRange, isSigned, resolveScheme } from '../layout.js';
+import { bitsOf, fullRange, isSigned } from '../layout.js';
+import { resolveScheme } from '../schemes/resolve.js';
 import { f32Bits, f32ToF16Bits } from '../cpu/float.js';
 import type { QuantScheme, QuantizedTensor } from '../types.js';
 import type { OutputTensor } from './safetensors.js';

@@ -12,7 +12,8 @@ import {
 import type { ByteSink, TensorBytes } from '../formats/io.js';
 import { type ModelFile, type ModelTensor, modelTensors, readTensorF32Range } from '../formats/model.js';
 import { type OutputTensor, type SafetensorsFile, writeSafetensors } from '../formats/safetensors.js';
-import { GGML_BLOCK, resolveScheme } from '../layout.js';
+import { GGML_BLOCK } from '../layout.js';
+import { resolveScheme } from '../schemes/resolve.js';
 import { type QuantizedChunk, quantizeStream, type StreamOptions } from '../stream.js';
 import type { QuantScheme } from '../types.js';
 import type { AdapterFacts } from '../webgpu/device.js';

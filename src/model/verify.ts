@@ -1,7 +1,8 @@
 // --verify without holding a tensor: the result and the CPU reference are both streamed, compared
 // chunk by chunk as they are made, and reported as compareQuantized reports a whole tensor.
 import { codeMismatch, type CodeMismatch, compareParams, type ComparisonReport, describeComparison, type ParamMismatch } from '../compare.js';
-import { bitsOf, type Layout, makeLayout, resolveScheme } from '../layout.js';
+import { bitsOf, type Layout, makeLayout } from '../layout.js';
+import { resolveScheme } from '../schemes/resolve.js';
 import { type QuantizedChunk, quantizeStream, type StreamOptions, type TensorSource } from '../stream.js';
 import type { QuantScheme } from '../types.js';
 import { type Params, pullStream, type PulledStream } from './pull.js';

@@ -1,10 +1,11 @@
 // WebGPU implementations of quantize and dequantize: the same results as src/cpu/, bit for bit.
 // This module runs an operation; plan.ts decides its chunks and kernels, stage.ts feeds it input,
 // calibrate.ts and metrics.ts own those passes.
-import { codeRange } from '../cpu/calibrate.js';
 import { emptySums, type ErrorSums, metricsLayout } from '../cpu/metrics.js';
 import { QuantizationError } from '../errors.js';
-import { bitsOf, type Layout, fullRange, nonFiniteError } from '../layout.js';
+import { bitsOf, fullRange, type Layout, lcm, nonFiniteError } from '../layout.js';
+import type { KernelBinding } from '../schemes/format.js';
+import { formatOf } from '../schemes/registry.js';
 import type { AdapterFacts, GpuOptions, QuantScheme, TensorSource } from '../types.js';
 import { calibrateOnGpu, NO_INDEX, paramBuffers, STAT_WORDS } from './calibrate.js';
 import { gpuContext } from './device.js';
@@ -12,7 +13,8 @@ import { type Binding, guarded, type Scratch } from './gpu.js';
 import { chooseRowKernel, heldRowQuads, ROW_WG } from './kernels.js';
 import { addErrorRecords, METRIC_WORDS } from './metrics.js';
 import {
-  chunkElements, chunks, fusedPlan, makePlan, PIPELINE_MIN_ELEMENTS, PIPELINE_WINDOWS, SLICE_LEN, uniformWords, type Window,
+  blockWindows, chunkElements, chunks, fusedPlan, makePlan, type OnePass, PIPELINE_MIN_ELEMENTS, PIPELINE_WINDOWS, SLICE_LEN,
+  uniformWords, type Window,
 } from './plan.js';
 import { QUANTIZE_RUN_WORDS } from './shaders.js';
 import { type GpuInput, isSource, stager } from './stage.js';
@@ -84,9 +86,19 @@ export async function quantizeOnGpu(
   }
   const sink = typeof output === 'object' ? output : undefined;
   const resident = output === 'resident';
-  const range = given ? fullRange(scheme.dtype) : codeRange(scheme);
+  const format = formatOf(scheme);
+  const own = format.gpu.kind === 'blocks' ? format.gpu.kernel : undefined;
+  if (own && (given || layout.granularity !== 'group' || layout.inner !== 1 || layout.axisLen % layout.blockSize !== 0)) {
+    throw new QuantizationError(
+      `format ${format.name}'s kernel quantizes whole blocks along the last axis with parameters of its own making`,
+      { field: 'scheme.format' },
+    );
+  }
+  const range = given ? fullRange(scheme.dtype) : format.codeRange(scheme);
   const plan = makePlan(ctx, layout, scheme, range, numel);
-  const maxElements = chunkElements(ctx, options, sink?.alignElements);
+  // An own kernel's windows hold whole blocks; a sink's chunks start where it asks.
+  const align = own ? lcm(sink?.alignElements ?? 1, layout.blockSize) : sink?.alignElements;
+  const maxElements = chunkElements(ctx, options, align);
   return guarded(ctx, `quantizing a [${shape.join(', ')}] tensor`, async (s) => {
     const perWord = 32 / bitsOf(scheme.dtype);
     const spans = chunks(numel, maxElements);
@@ -95,7 +107,9 @@ export async function quantizeOnGpu(
     // compute and readback (one pass over the data, so nothing is uploaded twice).
     const windowElements = output === 'arrays' && ArrayBuffer.isView(x)
       ? Math.min(maxElements, Math.max(PIPELINE_MIN_ELEMENTS, Math.ceil(numel / PIPELINE_WINDOWS))) : maxElements;
-    const fused = given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), windowElements, rowKernel);
+    const fused: OnePass | undefined = own
+      ? { kernel: own, windows: blockWindows(layout, numel, windowElements) }
+      : given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), windowElements, rowKernel);
     // Windows are staged one after another into the same place: queue order keeps each upload
     // behind the work on the window before, so the staging buffer need only hold the largest.
     const staged = fused ? Math.max(...fused.windows.map((w) => w.len)) : maxElements;
@@ -115,18 +129,36 @@ export async function quantizeOnGpu(
     } else if (numel > 0 && !fused) {
       await calibrateOnGpu(s, plan, input, params, firstBad, maxElements, options);
     }
+    const out = s.storage('packed chunk', Math.ceil(Math.min(numel, staged) / perWord) * 4);
+    const bound: Record<KernelBinding, GPUBuffer> = {
+      input: input.buffer, scales: params.scales, zero_points: params.zeroPoints, packed: out, first_bad: firstBad,
+    };
+    const windowValues = (span: Window) => ({
+      ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: span.paramCount,
+      param_base: span.paramBase, given: given ? 1 : 0,
+    });
+    if (sink && own && fused) {
+      // A sink takes every parameter before the first code: a first pass makes them, the codes
+      // are made again in the second.
+      for (const span of fused.windows) {
+        options.signal?.throwIfAborted();
+        await input.stage(span);
+        const encoder = ctx.device.createCommandEncoder({ label: 'parameters' });
+        s.dispatch(encoder, own, span.paramCount, windowValues(span), own.bindings.map((b) => bound[b]));
+        ctx.device.queue.submit([encoder.finish()]);
+      }
+    }
     const readParams = async () => ({
       scales: new Float32Array(await s.read(params.scales, 0, layout.paramCount * 4)),
       zeroPoints: new Int32Array(await s.read(params.zeroPoints, 0, layout.paramCount * 4)),
     });
-    // A sink gets nothing made from a non-finite input, its parameters included: without caller
-    // scales or one-pass kernels the reduction has already found any NaN or ±Inf.
+    // A sink gets nothing made from a non-finite input, its parameters included: the reduction
+    // (or an own kernel's first pass) has already found any NaN or ±Inf.
     if (sink) await checkFinite(s, firstBad, x, shape);
     const streamedParams = sink ? await readParams() : undefined;
     if (sink && streamedParams) await sink.params(streamedParams.scales, streamedParams.zeroPoints);
 
     const totalWords = Math.ceil(numel / perWord);
-    const out = s.storage('packed chunk', Math.ceil(Math.min(numel, staged) / perWord) * 4);
     const rowOverrides = fused?.kernel === 'fused_rows' ? { WG: ROW_WG, ROW_QUADS: heldRowQuads(ctx.device, layout.inner) } : undefined;
     const passes: Window[] = fused?.windows ?? spans.map((sp) => ({ ...sp, paramBase: 0, paramCount: layout.paramCount }));
     // One pass's readback is the result as it is; several are assembled.
@@ -150,11 +182,10 @@ export async function quantizeOnGpu(
       await input.stage(span);
       const words = Math.ceil(span.len / perWord);
       const encoder = ctx.device.createCommandEncoder({ label: 'quantize' });
-      const values = {
-        ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: span.paramCount,
-        param_base: span.paramBase, given: given ? 1 : 0,
-      };
-      if (rowOverrides) {
+      const values = windowValues(span);
+      if (own) {
+        s.dispatch(encoder, own, span.paramCount, values, own.bindings.map((b) => bound[b]));
+      } else if (rowOverrides) {
         s.dispatch(encoder, 'fused_rows', span.paramCount * ROW_WG, { ...values, subgroups: rowKernel === 'subgroup' ? 1 : 0 }, [
           input.buffer, params.scales, params.zeroPoints, out, firstBad,
         ], rowOverrides);

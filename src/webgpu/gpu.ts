@@ -2,7 +2,7 @@
 // and the error boundary.
 import { QuantizationError } from '../errors.js';
 import type { GpuContext } from './device.js';
-import { encodeParams, type KernelName, kernelSource, SPEC_FIELDS, type Specialization, type UniformValues } from './shaders.js';
+import { encodeParams, type Kernel, kernelSource, SPEC_FIELDS, type Specialization, type UniformValues } from './shaders.js';
 
 // GPUBufferUsage / GPUMapMode values, fixed by the WebGPU spec; local so that Node needs no globals.
 export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
@@ -16,17 +16,18 @@ export type Overrides = Record<string, number> & { WG: number };
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-function pipeline(device: GPUDevice, name: KernelName, spec: Specialization, overrides: Overrides): GPUComputePipeline {
+function pipeline(device: GPUDevice, kernel: Kernel, spec: Specialization, overrides: Overrides): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) {
     cache = new Map();
     pipelines.set(device, cache);
   }
   const constants = Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',');
+  const name = typeof kernel === 'string' ? kernel : `format ${kernel.name}`;
   const key = `${name}/${SPEC_FIELDS.map((f) => spec[f]).join(',')}/${constants}`;
   let found = cache.get(key);
   if (!found) {
-    const module = device.createShaderModule({ label: name, code: kernelSource(name, spec) });
+    const module = device.createShaderModule({ label: name, code: kernelSource(kernel, spec) });
     found = device.createComputePipeline({
       label: name,
       layout: 'auto',
@@ -155,15 +156,16 @@ export class Scratch {
 
   /** Records one kernel dispatch of `threads` invocations with bindings 1, 2, … after the uniform. */
   dispatch(
-    encoder: GPUCommandEncoder, name: KernelName, threads: number, values: Omit<UniformValues, 'row_threads'>, bindings: Binding[],
+    encoder: GPUCommandEncoder, kernel: Kernel, threads: number, values: Omit<UniformValues, 'row_threads'>, bindings: Binding[],
     overrides: Overrides = { WG: WORKGROUP_SIZE },
   ): void {
     const { device } = this.ctx;
     const { x, y, rowThreads } = dispatchSize(threads, device.limits.maxComputeWorkgroupsPerDimension, overrides.WG);
     const data = encodeParams({ ...values, row_threads: rowThreads });
+    const name = typeof kernel === 'string' ? kernel : kernel.name;
     const uniform = this.buffer(`${name} params`, data.byteLength, Usage.UNIFORM | Usage.COPY_DST);
     device.queue.writeBuffer(uniform, 0, data);
-    const pipe = pipeline(device, name, values, overrides);
+    const pipe = pipeline(device, kernel, values, overrides);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
     bindings.forEach((b, i) => {
       entries.push({ binding: i + 1, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });

@@ -2,6 +2,7 @@
 // layout allows, reduction slicing and the uniform values every dispatch of the operation shares.
 import { QuantizationError } from '../errors.js';
 import { bitsOf, type CodeRange, type Layout, lcm } from '../layout.js';
+import type { FormatKernel } from '../schemes/format.js';
 import type { GpuOptions, QuantScheme } from '../types.js';
 import type { GpuContext } from './device.js';
 import type { RowKernel } from './kernels.js';
@@ -92,6 +93,12 @@ export function membersPerParam(layout: Layout, numel: number): number {
   return layout.granularity === 'tensor' ? numel : layout.granularity === 'channel' ? layout.outer * layout.inner : layout.blockSize;
 }
 
+/** A one-pass kernel (parameters and codes together) and the windows it runs over. */
+export interface OnePass {
+  kernel: 'fused_rows' | 'fused_blocks' | FormatKernel;
+  windows: Window[];
+}
+
 /**
  * The one-pass kernel for a layout whose parameters are contiguous runs that start on words —
  * rows (per channel, quantized axis first) or blocks along the last axis — with the windows it
@@ -100,7 +107,7 @@ export function membersPerParam(layout: Layout, numel: number): number {
  */
 export function fusedPlan(
   layout: Layout, numel: number, bits: number, maxElements: number, rowKernel: RowKernel,
-): { kernel: 'fused_rows' | 'fused_blocks'; windows: Window[] } | undefined {
+): OnePass | undefined {
   const perWord = 32 / bits;
   if (numel === 0) return undefined;
   if (layout.granularity === 'channel' && layout.outer === 1 && layout.inner % perWord === 0) {
@@ -120,6 +127,18 @@ export function fusedPlan(
     return { kernel: 'fused_blocks', windows: windows(layout, numel, maxElements) };
   }
   return undefined;
+}
+
+/**
+ * The windows of a format's own block kernel: runs of whole blocks along the last axis (blocks
+ * are contiguous there), each of at most `maxElements`, starting on words.
+ */
+export function blockWindows(layout: Layout, numel: number, maxElements: number): Window[] {
+  const unit = lcm(8, layout.blockSize);
+  const size = Math.max(unit, Math.floor(maxElements / unit) * unit);
+  return chunks(numel, size).map((span) => ({
+    ...span, paramBase: span.start / layout.blockSize, paramCount: Math.ceil(span.len / layout.blockSize),
+  }));
 }
 
 /**

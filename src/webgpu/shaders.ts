@@ -13,9 +13,13 @@ import quantize from '../../shaders/quantize.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
 import rowPartials from '../../shaders/row_partials.wgsl?raw';
 import rowPartialsSubgroups from '../../shaders/row_partials_subgroups.wgsl?raw';
+import type { FormatKernel } from '../schemes/format.js';
 
 export type KernelName =
   | 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'fused_rows' | 'fused_blocks' | 'dequantize' | 'metrics';
+
+/** A built-in kernel by name, or a format's own (src/schemes/format.ts). */
+export type Kernel = KernelName | FormatKernel;
 
 const KERNELS: Record<KernelName, string> = {
   reduce, combine, calibrate, quantize, fused_rows: fusedRows, fused_blocks: fusedBlocks, dequantize, metrics,
@@ -41,8 +45,9 @@ export function specHeader(spec: Specialization): string {
  * A kernel's full source, specialised. The row kernel takes the partial-sharing library that fits
  * the device; WGSL wants `enable` directives before any declaration, so they move to the top.
  */
-export function kernelSource(name: KernelName, spec: Specialization): string {
-  const parts = name === 'fused_rows' ? [spec.subgroups ? rowPartialsSubgroups : rowPartials, KERNELS[name]] : [KERNELS[name]];
+export function kernelSource(kernel: Kernel, spec: Specialization): string {
+  const parts = typeof kernel !== 'string' ? [kernel.source]
+    : kernel === 'fused_rows' ? [spec.subgroups ? rowPartialsSubgroups : rowPartials, KERNELS[kernel]] : [KERNELS[kernel]];
   const body = `${specHeader(spec)}${LIBRARY_SOURCE}${parts.join('\n')}`;
   const directives = body.split('\n').filter((line) => line.startsWith('enable '));
   return [...directives, ...body.split('\n').filter((line) => !line.startsWith('enable '))].join('\n');

@@ -2,7 +2,7 @@
 // clipped when it lies more than half a step outside [s·(qmin − z), s·(qmax − z)].
 import { describe, expect, it } from 'vitest';
 import type { QuantScheme, QuantizedTensor } from '../../src/index.js';
-import { resolveScheme } from '../../src/layout.js';
+import { resolveScheme } from '../../src/schemes/resolve.js';
 import { clippedCount, clippedCounter } from '../../src/model/report.js';
 
 interface Case {

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareQuantized, quantize, quantizeStream, releaseDevice } from '../../src/index.js';
 import type { QuantScheme, TensorSource } from '../../src/index.js';
-import { resolveScheme } from '../../src/layout.js';
+import { resolveScheme } from '../../src/schemes/resolve.js';
 import { pullStream } from '../../src/model/pull.js';
 import { compareBackendsStreamed, StreamComparison } from '../../src/model/verify.js';
 import { randomNormal } from '../../src/synthetic.js';

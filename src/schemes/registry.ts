@@ -1,0 +1,58 @@
+// The format registry: one descriptor per quantized format, looked up by name or by the scheme.
+// Adding a format is a descriptor (src/schemes/format.ts), its CPU reference, its kernel file and
+// one line here or one registerFormat call.
+import { QuantizationError } from '../errors.js';
+import type { QuantScheme } from '../types.js';
+import { BUILTIN_FORMATS } from './builtin.js';
+import type { QuantFormat } from './format.js';
+
+const registry = new Map<string, QuantFormat>(BUILTIN_FORMATS.map((f) => [f.name, f]));
+
+/**
+ * Adds a format that schemes can then name (`scheme.format`). Its name must be new.
+ *
+ * @example
+ * registerFormat({ name: 'int8_b16', profile: 'onnx', gpu: { kind: 'blocks', kernel }, ... });
+ * await quantize(x, shape, { format: 'int8_b16', profile: 'onnx', dtype: 'int8', symmetric: true, granularity: 'group' });
+ */
+export function registerFormat(format: QuantFormat): void {
+  if (typeof format?.name !== 'string' || format.name === '') {
+    throw new QuantizationError('a format needs a name', { field: 'format.name' });
+  }
+  if (registry.has(format.name)) {
+    throw new QuantizationError(`a format named ${format.name} is registered already`, { field: 'format.name' });
+  }
+  registry.set(format.name, format);
+}
+
+/** Every registered format, the built-in ones first. */
+export function listFormats(): QuantFormat[] {
+  return [...registry.values()];
+}
+
+/**
+ * The format of a scheme: the one it names, else the built-in format its profile and dtype select
+ * (the profile's first, whose checks then say what the profile cannot express).
+ */
+export function formatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format'>): QuantFormat {
+  if (scheme.format !== undefined) {
+    const named = registry.get(scheme.format);
+    if (!named) {
+      throw new QuantizationError(
+        `scheme.format must be one of ${[...registry.keys()].join(', ')}; got ${String(scheme.format)}`,
+        { field: 'scheme.format' },
+      );
+    }
+    if (named.profile !== scheme.profile) {
+      throw new QuantizationError(
+        `format ${named.name} follows the ${named.profile} profile; scheme.profile is ${String(scheme.profile)}`,
+        { field: 'scheme.profile' },
+      );
+    }
+    return named;
+  }
+  const family = BUILTIN_FORMATS.filter((f) => f.profile === scheme.profile);
+  const found = family.find((f) => f.selects?.(scheme)) ?? family[0];
+  if (!found) throw new QuantizationError(`no format serves profile ${String(scheme.profile)}`, { field: 'scheme.profile' });
+  return found;
+}
