@@ -74,10 +74,8 @@ fn code_of(x: f32, q: QParams) -> i32 {
     c = to_int_sat(onnx_round(x, q.code_scale, q.inv)) + q.zp;
   } else if (PROFILE == 1u) {
     c = q.zp + to_int_sat(round(x * q.inv));
-  } else if (BITS == 8u) {
-    c = to_int_sat(round_half_away(launder(x * q.inv)));
   } else {
-    return clamp(to_int_sat(trunc(launder(x * q.inv) + 8.5)), 0, 15) - 8;
+    return ggml_codes4(vec4<f32>(x), q.inv).x;
   }
   return clamp(c, P.qmin, P.qmax);
 }
@@ -96,13 +94,38 @@ fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
     c = int4_of(r) + vec4<i32>(q.zp);
   } else if (PROFILE == 1u) {
     c = vec4<i32>(q.zp) + int4_of(round(v * q.inv));
-  } else if (BITS == 8u) {
-    let t = launder4(v * q.inv);
-    c = to_int_sat4_of(round_half_away4(t), t);
   } else {
-    return clamp(to_int_sat4(trunc(launder4(v * q.inv) + vec4<f32>(8.5))), vec4<i32>(0), vec4<i32>(15)) - vec4<i32>(8);
+    return ggml_codes4(v, q.inv);
   }
   return clamp(c, vec4<i32>(P.qmin), vec4<i32>(P.qmax));
+}
+
+// ggml's codes (Q8_0's roundf(x·id), Q4_0's MIN(15, (int8_t)(x·id + 8.5)) − 8), clamped to the
+// type's full range as caller-supplied scales need.
+// The rule for a block whose id = 1/d is infinite (0 < |d| ≤ 2^-128): every code is what
+// llama.cpp's reference quantizers write on x86, whose float → int conversion turns the ±Inf or
+// NaN (0·Inf) of x·id into 0: Q8_0 code 0, Q4_0 nibble 0 (code −8). It is decided from id's bits,
+// not from x·id, which WGSL may assume finite. d = 0 needs no rule: id is 0 and so is every x·id.
+fn ggml_codes4(v: vec4<f32>, inv: f32) -> vec4<i32> {
+  let overflowed = (bitcast<u32>(inv) & 0x7fffffffu) == 0x7f800000u;
+  let t = launder4(ggml_product4(v, inv));
+  if (BITS == 8u) {
+    return select(clamp(to_int_sat4_of(round_half_away4(t), t), vec4<i32>(P.qmin), vec4<i32>(P.qmax)), vec4<i32>(0), overflowed);
+  }
+  let c = clamp(to_int_sat4(trunc(t + vec4<f32>(8.5))), vec4<i32>(0), vec4<i32>(15)) - vec4<i32>(8);
+  return select(c, vec4<i32>(-8), overflowed);
+}
+
+// x·inv correctly rounded even where the device flushes a subnormal x to zero: a subnormal x is
+// k·2^-149 with k < 2^23, and k·2^-24 and inv·2^-125 are exact normal floats whose product is
+// x·inv, rounded once. That product can reach a code only when |inv| ≥ 2^124 (ggml blocks whose
+// largest magnitude is below about 2^-117), which makes inv·2^-125 normal; for a smaller inv,
+// |x·inv| < 1/4 gives the code of 0 however it is computed.
+fn ggml_product4(v: vec4<f32>, inv: f32) -> vec4<f32> {
+  let b = bitcast<vec4<u32>>(v);
+  let k = vec4<f32>(b & vec4<u32>(0x7fffffu)) * 0x1p-24f;
+  let scaled = select(k, -k, (b >> vec4<u32>(31u)) == vec4<u32>(1u)) * (inv * 0x1p-125f);
+  return select(v * inv, scaled, (b & vec4<u32>(0x7f800000u)) == vec4<u32>(0u));
 }
 
 // Four codes into their lanes of a packed word: lanes 0–3 of an 8-bit word, or, at 4 bits,

@@ -32,9 +32,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let pmx = bitcast<f32>(partials[o + 1u]);
       if (finite == 0u || pmn < mn) { mn = pmn; }
       if (finite == 0u || pmx > mx) { mx = pmx; }
-      let pa = bitcast<f32>(partials[o + 3u]);
-      if (amax < pa) {
-        amax = pa;
+      let pa = partials[o + 3u];
+      // Magnitudes compare as bits, which a device flushing subnormals cannot blur.
+      if (bitcast<u32>(amax) < pa) {
+        amax = bitcast<f32>(pa);
         m = bitcast<f32>(partials[o + 2u]);
       }
       finite = finite + n;

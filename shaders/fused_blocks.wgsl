@@ -76,9 +76,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         mn = min(mn, v);
         mx = max(mx, v);
       } else {
+        // Compared as sign-less bit patterns: a device may flush a subnormal's abs() to 0, and
+        // the sign of even a subnormal peak is d's sign.
+        let mags = magnitude4(v);
         for (var c = 0u; c < 4u; c = c + 1u) {
-          if (amax < abs(v[c])) {
-            amax = abs(v[c]);
+          if (bitcast<u32>(amax) < mags[c]) {
+            amax = bitcast<f32>(mags[c]);
             m = v[c];
           }
         }
@@ -155,8 +158,10 @@ fn q8_0_block(g: u32, base: u32, start: u32) {
   zero_points[g] = 0;
   // A finite id = 1/d bounds |x·id| by 127·(1 + 2^-20) — d = amax / 127 keeps at least 22
   // significant bits down to 2^-128, where 1/d overflows — so every code is in range without
-  // clamping or saturating. An infinite id (a d below 2^-128) takes the general code path.
-  let tame = (bitcast<u32>(q.inv) & 0x7f800000u) != 0x7f800000u;
+  // clamping or saturating. An id from 2^124 up (amax below about 2^-117), where a subnormal x
+  // may reach a code that a device flushing it would miss, or an infinite one (d ≤ 2^-128, every
+  // code 0) takes the general code path, ggml_codes4.
+  let tame = (bitcast<u32>(q.inv) & 0x7fffffffu) < 0x7d800000u;
   let w = (start - P.chunk_start) / 4u;
   if (tame) {
     packed[w] = pack4(q8_0_codes4(x0, q.inv), 0u);

@@ -13,7 +13,7 @@ struct QParams {
   scale: f32,
   zp: i32,
   code_scale: f32,
-  inv: f32,          // float32 1/code_scale, 0 for code_scale = 0 (ggml's id = d ? 1/d : 0)
+  inv: f32,          // float32 1/code_scale, 0 for code_scale = 0 (ggml's id = d ? 1/d : 0); ±Inf for a ggml d ≤ 2^-128 (see ggml_codes4)
 }
 
 fn symmetric_zero_point() -> i32 {
@@ -21,6 +21,25 @@ fn symmetric_zero_point() -> i32 {
   // Unsigned: ONNX centres the restricted range [0, qmax] (qmax = 254 or 14); PyTorch uses 128 / 8.
   if (PROFILE == 0u) { return P.qmax / 2; }
   return (P.qmax + 1) / 2;
+}
+
+// m / -8 correctly rounded (ggml's Q4_0 scale, d = max / -8), on bits: a device may flush a
+// subnormal m, or a subnormal quotient, to zero, yet whether d is zero, below 2^-128 (1/d
+// overflows) or above decides every code of the block. From 2^-126 up the quotient is m with its
+// exponent field lowered by 3; below, it is m's significand shifted right by 1 to 3 places,
+// rounded to nearest even (a carry into bit 23 is the smallest normal, as it should be). The sign
+// is m's flipped, zeros included, as C's division gives it.
+fn div_neg8(m: f32) -> f32 {
+  let b = bitcast<u32>(m);
+  let a = b & 0x7fffffffu;
+  let e = a >> 23u;
+  let s = select(a, (a & 0x7fffffu) | 0x800000u, e != 0u);
+  let sh = select(4u - max(e, 1u), 1u, e >= 4u);
+  let k = s >> sh;
+  let rem = s & ((1u << sh) - 1u);
+  let half = 1u << (sh - 1u);
+  let sub = k + select(0u, 1u, rem > half || (rem == half && (k & 1u) == 1u));
+  return bitcast<f32>(((b & 0x80000000u) ^ 0x80000000u) | select(sub, a - (3u << 23u), e >= 4u));
 }
 
 fn with_inverse(scale: f32, zp: i32, code_scale: f32) -> QParams {
@@ -35,10 +54,7 @@ fn qparams_of(mn: f32, mx: f32, m: f32, amax: f32) -> QParams {
     if (BITS == 8u) {
       code_scale = div_rn_127(amax);
     } else {
-      // d = max / -8: a power-of-two scaling, exact but for the sign, which is set from bits so
-      // that an all-zero block gives -0 as C does.
-      let mag = bitcast<u32>(abs(m) * 0.125);
-      code_scale = bitcast<f32>(mag | ((bitcast<u32>(m) & 0x80000000u) ^ 0x80000000u));
+      code_scale = div_neg8(m);
     }
     return with_inverse(f16_round(code_scale), 0, code_scale);
   }

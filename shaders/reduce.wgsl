@@ -36,8 +36,9 @@ fn fold_scalar(L: Layout, p: u32, j: u32, mn: ptr<function, f32>, mx: ptr<functi
     if (v > *mx) { *mx = v; }
   }
   *finite = *finite + 1u;
-  if (*amax < abs(v)) {
-    *amax = abs(v);
+  // By bits: a device may flush a subnormal's abs() to 0, and ggml Q4_0's d keeps its peak's sign.
+  if (bitcast<u32>(*amax) < (bits & 0x7fffffffu)) {
+    *amax = bitcast<f32>(bits & 0x7fffffffu);
     *m = v;
   }
 }

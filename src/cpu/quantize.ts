@@ -16,12 +16,21 @@ const onnxRule: CodeRule = (x, scale, _inv, zp, r) => clamp(roundHalfEven(fround
 // FBGEMM (PyTorch): multiply by the float32 reciprocal, so x·inv may land on a tie x / scale misses.
 const pytorchRule: CodeRule = (x, _scale, inv, zp, r) => clamp(zp + roundHalfEven(fround(x * inv)), r.qmin, r.qmax);
 
+// ggml's rule for a block whose id = 1/d is infinite (0 < |d| ≤ 2^-128, a block of magnitudes
+// below about 3.7e-37 for Q8_0, 2.3e-38 for Q4_0): every code is what llama.cpp's reference
+// quantizers write on x86, whose float → int conversion turns the ±Inf or NaN (0·Inf) of x·id
+// into 0 — Q8_0 code 0, Q4_0 nibble 0 (code −8). The WGSL kernels apply the same rule
+// (ggml_codes4 in shaders/codes.wgsl). d = 0 needs none: id is 0, and so is every x·id.
+const overflowed = (inv: number): boolean => inv === Infinity || inv === -Infinity;
+
 // quantize_row_q8_0_ref: roundf(x·id), ties away from zero.
-const q8Rule: CodeRule = (x, _scale, inv, _zp, r) => clamp(roundHalfAway(fround(x * inv)), r.qmin, r.qmax);
+const q8Rule: CodeRule = (x, _scale, inv, _zp, r) =>
+  overflowed(inv) ? 0 : clamp(roundHalfAway(fround(x * inv)), r.qmin, r.qmax);
 
 // quantize_row_q4_0_ref: MIN(15, (int8_t)(x·id + 8.5f)) stored with an offset of 8; the sum is a
 // float32 addition and the cast truncates.
-const q4Rule: CodeRule = (x, _scale, inv) => clamp(Math.trunc(fround(fround(x * inv) + 8.5)), 0, 15) - 8;
+const q4Rule: CodeRule = (x, _scale, inv) =>
+  overflowed(inv) ? -8 : clamp(Math.trunc(fround(fround(x * inv) + 8.5)), 0, 15) - 8;
 
 /** The float32 reciprocal of every scale, as the profile's quantizer takes it. */
 export function reciprocals(profile: Profile, scales: Float32Array): Float32Array {
