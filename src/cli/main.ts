@@ -8,7 +8,7 @@ import { resolveScheme } from '../schemes/resolve.js';
 import { modelTensors, openModel, readTensorF32Range } from '../formats/model.js';
 import { type ModelProgress, quantizeModel } from '../model/quantize-model.js';
 import { passThroughReason } from '../model/policy.js';
-import { formatReport } from '../model/report.js';
+import { formatReport, scaleWarnings } from '../model/report.js';
 import { compareBackendsStreamed } from '../model/verify.js';
 import { type AtomicFile, createAtomicFile, openFileSource } from '../node/files.js';
 import { syntheticWeights } from '../synthetic.js';
@@ -121,6 +121,7 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
     if (reportFile) await writeJson(reportFile, report);
     for (const f of files.splice(0)) await f.commit();
     console.log(formatReport(report));
+    for (const w of scaleWarnings(report)) say(w);
     console.log(`wrote ${flags.output}`);
     if (report.tensors.some((t) => t.verify && !t.verify.equal)) process.exitCode = 1;
   } finally {

@@ -19,7 +19,7 @@ import type { QuantScheme } from '../types.js';
 import type { AdapterFacts } from '../webgpu/device.js';
 import { passThroughReason, type TensorPolicy } from './policy.js';
 import { type Params, pullStream } from './pull.js';
-import { clippedCounter, type ModelReport, type TensorReport, worstChannels } from './report.js';
+import { clippedCounter, type ModelReport, scaleOverflow, type TensorReport, worstChannels } from './report.js';
 import { StreamComparison } from './verify.js';
 
 export type OutputFormat = 'safetensors' | 'gguf';
@@ -235,7 +235,8 @@ function quantizedWork(
     },
     async finish() {
       const r = await run.result;
-      const fields: Partial<TensorReport> = { clipped };
+      const overflow = scaleOverflow(r.scales);
+      const fields: Partial<TensorReport> = { clipped, ...(overflow ? { scaleOverflow: overflow } : {}) };
       const m = r.metrics;
       if (m) Object.assign(fields, { mse: m.mse, maxAbsError: m.maxAbsError, sqnrDb: m.sqnrDb, worstChannels: worstChannels(m) });
       if (comparison) {

@@ -20,6 +20,12 @@ export interface TensorReport {
   sqnrDb?: number;
   /** Elements outside the representable range by more than half a step (saturated). */
   clipped?: number;
+  /**
+   * Scales that overflowed to ±Inf — a ggml `d` past float16's 65504, from weights above about
+   * 8.3e6 (Q8_0) or 5.2e5 (Q4_0) — whose elements dequantize to ±Inf or NaN: how many, and the
+   * index of the first (a block, channel or 0 for the tensor, in the order of `scales`).
+   */
+  scaleOverflow?: { count: number; first: number };
   /** The channels (along the metrics axis) with the lowest SQNR, worst first. */
   worstChannels?: { index: number; sqnrDb: number }[];
   ms: number;
@@ -69,6 +75,13 @@ export function clippedCounter(
   for (let p = 0; p < n; p++) {
     const s = params.scales[p] as number;
     const z = params.zeroPoints[p] as number;
+    // A zero scale (ggml's d below float16's range: a block of zeros and values too tiny to
+    // scale) reconstructs every element as 0: an error of the element's own size, not saturation.
+    if (s === 0) {
+      lo[p] = -Infinity;
+      hi[p] = Infinity;
+      continue;
+    }
     const a = s * (qmin - z);
     const b = s * (qmax - z);
     const half = Math.abs(s) / 2;
@@ -83,6 +96,31 @@ export function clippedCounter(
     });
     return clipped;
   };
+}
+
+/** The report's {@link TensorReport.scaleOverflow} of a tensor's scales, or undefined if none overflowed. */
+export function scaleOverflow(scales: Float32Array): { count: number; first: number } | undefined {
+  let count = 0;
+  let first = -1;
+  scales.forEach((s, p) => {
+    if (s === Infinity || s === -Infinity) {
+      count++;
+      if (first < 0) first = p;
+    }
+  });
+  return count > 0 ? { count, first } : undefined;
+}
+
+/** A line per tensor whose scales overflowed, naming the tensor and its first such block or channel. */
+export function scaleWarnings(report: ModelReport): string[] {
+  const what = { tensor: 'tensor', channel: 'channel', group: 'block' }[report.scheme.granularity];
+  const limit = report.scheme.profile === 'ggml' ? 'float16 (|d| > 65504)' : 'float32';
+  return report.tensors.flatMap((t) => {
+    const o = t.scaleOverflow;
+    if (!o) return [];
+    return [`warning: ${t.name}: the scale of ${what} ${o.first} overflows ${limit}` +
+      `${o.count > 1 ? `, and ${o.count - 1} more` : ''}; its elements dequantize to ±Inf or NaN`];
+  });
 }
 
 /** The `count` channels with the lowest SQNR. */
@@ -144,6 +182,7 @@ export function formatReport(report: ModelReport): string {
     `${formatBytes(report.input.bytes)} in (${report.input.format}) → ${formatBytes(report.output.bytes)} out (${report.output.format}), ` +
       `ratio ${report.compressionRatio.toFixed(2)}×, ${report.seconds.toFixed(2)} s, ${report.throughputMBps.toFixed(1)} MB/s`,
   ];
+  lines.push(...scaleWarnings(report));
   if (verified.length > 0) {
     const bad = verified.filter((t) => !t.verify?.equal);
     lines.push(bad.length === 0
