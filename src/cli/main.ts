@@ -27,6 +27,7 @@ interface QuantizeFlags extends SchemeFlags {
   force?: boolean;
   include?: string[];
   exclude?: string[];
+  quantizeEmbeddings?: boolean;
 }
 
 function say(line: string): void {
@@ -112,6 +113,7 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
       report = await quantizeModel(model, out.sink, {
         scheme, format, backend, verify, inputPath: input, outputPath: flags.output,
         ...(flags.include ? { include: flags.include } : {}), ...(flags.exclude ? { exclude: flags.exclude } : {}),
+        ...(flags.quantizeEmbeddings ? { quantizeEmbeddings: true } : {}),
         onProgress: (p) => progress.update(p),
       });
     } finally {
@@ -122,6 +124,7 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
     for (const f of files.splice(0)) await f.commit();
     console.log(formatReport(report));
     for (const w of scaleWarnings(report)) say(w);
+    for (const warning of report.warnings ?? []) say(`warning: ${warning}`);
     console.log(`wrote ${flags.output}`);
     if (report.tensors.some((t) => t.verify && !t.verify.equal)) process.exitCode = 1;
   } finally {
@@ -251,6 +254,7 @@ schemeOptions(
   .option('--verify', 'also quantize on the CPU and compare every tensor bit for bit')
   .option('--report <file>', 'write the quality report as JSON')
   .option('--force', 'overwrite existing output files')
+  .option('--quantize-embeddings', 'safetensors: also quantize embeddings and lm_head (by default kept in their dtype and listed in ignore, as llm-compressor does)')
   .action(async (input: string, flags: QuantizeFlags & { asymmetric?: boolean }) => {
     const symmetric = symmetry(flags);
     await quantizeCommand(input, { ...flags, ...(symmetric === undefined ? {} : { symmetric }) });

@@ -21,11 +21,12 @@
 import { QuantizationError } from '../errors.js';
 import { bitsOf, fullRange, isSigned } from '../layout.js';
 import { resolveScheme } from '../schemes/resolve.js';
-import { f32Bits, f32ToF16Bits } from '../cpu/float.js';
+import { f16BitsToF32, f32Bits, f32ToF16Bits } from '../cpu/float.js';
 import type { QuantScheme, QuantizedTensor } from '../types.js';
 import type { OutputTensor } from './safetensors.js';
 
-type ScaleDtype = 'F32' | 'F16' | 'BF16';
+/** The dtypes compressed-tensors stores scales in: the weight's own. */
+export type ScaleDtype = 'F32' | 'F16' | 'BF16';
 
 const SCALE_BYTES: Record<ScaleDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 const ELEMENT_BYTES: Record<string, number> = { I64: 8, I32: 4, F32: 4, F16: 2, BF16: 2, I8: 1 };
@@ -43,6 +44,46 @@ export function f32ToBf16Bits(x: number): number {
   // Adding 0x7fff plus the kept half's lowest bit carries exactly when the dropped half is above
   // the midpoint, or at it with an odd kept half; a carry into the exponent correctly gives Inf.
   return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** bfloat16 bits → the value (exactly representable in float32). */
+function bf16BitsToF32(h: number): number {
+  return new Float32Array(Uint32Array.of(h << 16).buffer)[0] as number;
+}
+
+/**
+ * `value` as a file of `dtype` stores it: float32 as it is; float16 or bfloat16 rounded to the
+ * nearest, ties to even (what `torch.Tensor.to` does).
+ *
+ * @example
+ * storedValue(0.7, 'BF16'); // 0.69921875 (0x3f33)
+ */
+export function storedValue(value: number, dtype: ScaleDtype): number {
+  if (dtype === 'F32') return Math.fround(value);
+  return dtype === 'F16' ? f16BitsToF32(f32ToF16Bits(value)) : bf16BitsToF32(f32ToBf16Bits(value));
+}
+
+/**
+ * The scale to store in `dtype` for a calibrated float32 `scale`: the nearest value of `dtype` whose
+ * magnitude is not below the scale's (float32 scales are kept as they are). Codes chosen with this
+ * scale are the ones a loader decodes, and since the step only grows, every element the float32
+ * scale covered stays within the code range — rounding to nearest could shrink the step and clip
+ * the largest elements by more than half a step. A zero scale (ggml's all-zero block) stays zero.
+ *
+ * @example
+ * storedScale(1 / 3, 'BF16'); // 0.333984375 (0x3eab): the nearest, already above 1/3
+ * storedScale(0.7, 'BF16');   // 0.703125 (0x3f34), not the nearest 0.69921875 (0x3f33), below 0.7
+ */
+export function storedScale(scale: number, dtype: ScaleDtype): number {
+  if (dtype === 'F32') return Math.fround(scale);
+  const toBits = dtype === 'F16' ? f32ToF16Bits : f32ToBf16Bits;
+  const toValue = dtype === 'F16' ? f16BitsToF32 : bf16BitsToF32;
+  let bits = toBits(scale);
+  // Sign and magnitude: one more in the low bits is the next value away from zero.
+  if (Math.abs(toValue(bits)) < Math.abs(scale)) bits += 1;
+  const stored = toValue(bits);
+  if (!Number.isFinite(stored)) fail(`scale ${scale} is beyond the range of ${dtype}, the weight's dtype`, 'scales');
+  return stored;
 }
 
 function fail(message: string, field: string): never {
@@ -326,16 +367,17 @@ export function compressedTensorsFormat(scheme: QuantScheme): string {
 }
 
 /**
- * The `quantization_config` object for config.json: one config group targeting every `Linear`
- * layer with `scheme`'s weights and unquantized activations, `ignore` naming the modules left in
- * float (module names without `.weight`, e.g. `lm_head`; vLLM also takes `re:`-prefixed patterns).
- * Only `QuantizationArgs` fields that every compressed-tensors release knows are written, since it
- * rejects unknown ones.
+ * The `quantization_config` object for config.json: one config group with `scheme`'s weights and
+ * unquantized activations, whose `targets` (module class names such as `Linear`, module names, or
+ * `re:` patterns) cover every quantized module, and `ignore` naming the modules left in float
+ * (module names without `.weight`, e.g. `lm_head`). Only `QuantizationArgs` fields that every
+ * compressed-tensors release knows are written, since it rejects unknown ones.
  *
  * @example
  * quantizationConfig({ dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 128, profile: 'pytorch' }, ['lm_head']);
+ * quantizationConfig(scheme, [], ['Linear', 'model.embed_tokens']); // an embedding quantized too
  */
-export function quantizationConfig(scheme: QuantScheme, ignore: string[]): Record<string, unknown> {
+export function quantizationConfig(scheme: QuantScheme, ignore: string[], targets: string[] = ['Linear']): Record<string, unknown> {
   const format = compressedTensorsFormat(scheme);
   const group = scheme.granularity === 'group';
   if (group && !(Number.isInteger(scheme.blockSize) && (scheme.blockSize as number) >= 1)) {
@@ -347,7 +389,7 @@ export function quantizationConfig(scheme: QuantScheme, ignore: string[]): Recor
     quantization_status: 'compressed',
     config_groups: {
       group_0: {
-        targets: ['Linear'],
+        targets: [...targets],
         weights: {
           num_bits: bitsOf(scheme.dtype),
           type: 'int',
@@ -367,4 +409,39 @@ export function quantizationConfig(scheme: QuantScheme, ignore: string[]): Recor
     kv_cache_scheme: null,
     ignore: [...ignore],
   };
+}
+
+/** vLLM's kernels for weight-only int (Marlin, and the kernels chosen beside it) take these group sizes. */
+const VLLM_GROUP_SIZES = [32, 64, 128];
+
+/**
+ * Why vLLM will not load weights quantized by `scheme` in this layout, one sentence each (empty
+ * when it will). The file is valid compressed-tensors either way, and transformers loads it.
+ *
+ * vLLM picks CompressedTensorsWNA16 for a weight-only int config group only when the strategy is
+ * channel or group (`_is_wNa16_group_channel` in
+ * vllm/model_executor/layers/quantization/compressed_tensors/compressed_tensors.py); any other
+ * weight-only group ends in "No compressed-tensors compatible scheme was found". The scheme runs
+ * on Marlin, whose `MARLIN_SUPPORTED_GROUP_SIZES` are [-1, 32, 64, 128], -1 being per channel
+ * (vllm/model_executor/layers/quantization/utils/marlin_utils.py, checked by
+ * `verify_marlin_supported` in compressed_tensors_wNa16.py).
+ *
+ * @example
+ * compressedTensorsWarnings({ dtype: 'int8', symmetric: true, granularity: 'tensor', profile: 'pytorch' });
+ * // ['per-tensor scales: vLLM's weight-only int scheme (CompressedTensorsWNA16) takes …']
+ */
+export function compressedTensorsWarnings(scheme: QuantScheme): string[] {
+  if (scheme.granularity === 'tensor') {
+    return [
+      "per-tensor scales: vLLM's weight-only int scheme (CompressedTensorsWNA16) takes channel or group " +
+        'strategies only, so vLLM will not load this file; use --granularity channel or group for vLLM',
+    ];
+  }
+  if (scheme.granularity === 'group' && !VLLM_GROUP_SIZES.includes(scheme.blockSize as number)) {
+    return [
+      `groups of ${String(scheme.blockSize)}: vLLM's weight-only int kernels (Marlin) serve groups of ` +
+        `${VLLM_GROUP_SIZES.join(', ')} or one scale per channel, so vLLM will not load this file`,
+    ];
+  }
+  return [];
 }

@@ -6,6 +6,11 @@ export interface TensorPolicy {
   include?: string[];
   /** Glob patterns; matching tensors always pass through. */
   exclude?: string[];
+  /**
+   * compressed-tensors output: also quantize embedding tables and the output head (`lm_head`),
+   * which by default stay in their dtype and are listed in `ignore`, as llm-compressor leaves them.
+   */
+  quantizeEmbeddings?: boolean;
 }
 
 /** A tensor as the policy sees it. */
@@ -30,5 +35,30 @@ export function passThroughReason(tensor: PolicyTensor, policy: TensorPolicy): s
     return picomatch.isMatch(tensor.name, policy.include, options) ? undefined : 'not matched by --include';
   }
   if (tensor.shape.length < 2) return `rank ${tensor.shape.length}: biases, norms and scalars stay unquantized`;
+  return undefined;
+}
+
+/** Output heads by module name: Hugging Face's `lm_head`, GPT-NeoX's `embed_out`. */
+const HEADS = new Set(['lm_head', 'embed_out']);
+/** Embedding tables whose module names do not say `embed`: GPT-2's token and position tables. */
+const EMBEDDINGS = new Set(['wte', 'wpe']);
+
+/**
+ * Whether tensor `name` is an embedding table or the output head, from its module's name:
+ * `*.lm_head.weight`, `embed_out`, and the top-level `output.weight` of llama.cpp-style names are
+ * heads; a module whose last name part contains `embed` (`embed_tokens`, `word_embeddings`,
+ * `tok_embeddings`, `position_embeddings`, …) or is `wte` / `wpe` is an embedding.
+ * llm-compressor quantizes `Linear` modules only and ignores `lm_head`, so both stay in float.
+ *
+ * @example
+ * embeddingOrHead('model.embed_tokens.weight'); // 'embedding'
+ * embeddingOrHead('lm_head.weight');            // 'head'
+ * embeddingOrHead('model.layers.0.mlp.up_proj.weight'); // undefined
+ */
+export function embeddingOrHead(name: string): 'embedding' | 'head' | undefined {
+  const module = name.replace(/\.weight$/, '');
+  const last = module.slice(module.lastIndexOf('.') + 1);
+  if (HEADS.has(last) || module === 'output') return 'head';
+  if (last.includes('embed') || EMBEDDINGS.has(last)) return 'embedding';
   return undefined;
 }

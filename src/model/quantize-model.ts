@@ -4,7 +4,7 @@
 import { FormatError, QuantizationError } from '../errors.js';
 import {
   checkCompressedTensorsScheme, compressedTensorsEncoder, compressedTensorsOutputs, type CompressedTensorsPart,
-  quantizationConfig,
+  compressedTensorsWarnings, quantizationConfig,
 } from '../formats/compressed-tensors.js';
 import {
   encodeF16, encodeQ4_0Chunk, encodeQ8_0Chunk, type GgufFile, type GgufOutputType, LLAMA_FTYPE, planGgufOutput, writeGguf,
@@ -17,9 +17,10 @@ import { resolveScheme } from '../schemes/resolve.js';
 import { type QuantizedChunk, quantizeStream, type StreamOptions } from '../stream.js';
 import type { QuantScheme } from '../types.js';
 import type { AdapterFacts } from '../webgpu/device.js';
-import { passThroughReason, type TensorPolicy } from './policy.js';
-import { type Params, pullStream } from './pull.js';
+import { embeddingOrHead, passThroughReason, type TensorPolicy } from './policy.js';
+import { type Params, type PulledStream, pullStream } from './pull.js';
 import { clippedCounter, type ModelReport, scaleOverflow, type TensorReport, worstChannels } from './report.js';
+import { storedScaleStream } from './stored-scales.js';
 import { StreamComparison } from './verify.js';
 
 export type OutputFormat = 'safetensors' | 'gguf';
@@ -74,6 +75,7 @@ function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFor
   return modelTensors(model).map((tensor): Job => {
     const reason = passThroughReason(tensor, options);
     if (reason) return { tensor, action: 'passthrough', reason };
+    if (format === 'safetensors') return compressedTensorsJob(tensor, options);
     if (format === 'gguf' && tensor.shape.length < 2) {
       return { tensor, action: 'passthrough', reason: `rank ${tensor.shape.length}: llama.cpp keeps 1-D tensors in F32` };
     }
@@ -85,18 +87,33 @@ function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFor
       // it has no fallback and refuses the file, so F16 here keeps the tensor whole instead.
       return { tensor, action: 'f16-fallback', reason: `rows of ${tensor.shape.at(-1)} are not a multiple of ${GGML_BLOCK}` };
     }
-    if (format === 'safetensors' && !tensor.name.endsWith('weight')) {
-      return { tensor, action: 'passthrough', reason: 'compressed-tensors quantizes only tensors named *weight' };
-    }
     // A scheme that cannot work at all (bad fields, asymmetric ggml, …) fails the run here,
     // before anything is written, rather than tensor by tensor.
     resolveScheme(tensor.shape, options.scheme);
-    if (format === 'safetensors') {
-      const unfit = compressedTensorsMisfit(tensor, options.scheme);
-      if (unfit) return { tensor, action: 'passthrough', reason: unfit };
-    }
     return { tensor, scheme: options.scheme, action: 'quantized' };
   });
+}
+
+/**
+ * A tensor's job in compressed-tensors output. As llm-compressor does by default, embeddings and
+ * the output head stay in their dtype unless asked for; a tensor the layout cannot hold (not 2-D,
+ * groups that do not divide its rows — under ggml, rows that are not whole blocks) passes through
+ * too, and never fails the run: the scheme itself was checked once, up front.
+ */
+function compressedTensorsJob(tensor: ModelTensor, options: QuantizeModelOptions): Job {
+  if (!tensor.name.endsWith('weight')) {
+    return { tensor, action: 'passthrough', reason: 'compressed-tensors quantizes only tensors named *weight' };
+  }
+  const kind = embeddingOrHead(tensor.name);
+  if (kind && !options.quantizeEmbeddings) {
+    return {
+      tensor, action: 'passthrough',
+      reason: `${kind === 'head' ? 'output head' : 'embedding'}: kept and listed in ignore, as llm-compressor does (--quantize-embeddings quantizes it)`,
+    };
+  }
+  const unfit = compressedTensorsMisfit(tensor, options.scheme);
+  if (unfit) return { tensor, action: 'passthrough', reason: unfit };
+  return { tensor, scheme: options.scheme, action: 'quantized' };
 }
 
 /**
@@ -126,6 +143,13 @@ function checkFormats(model: ModelFile, format: OutputFormat, scheme: QuantSchem
       'GGUF output holds Q8_0 or Q4_0: use --profile ggml with --dtype int8 or int4 (symmetric, groups of 32)',
       { field: 'format' },
     );
+  }
+  if (format === 'safetensors') {
+    // The scheme on a weight it fits (one row of one group, or of one ggml block), so that a
+    // scheme that fits no weight fails here, whatever the model's shapes.
+    const block = scheme.granularity === 'group' && Number.isSafeInteger(scheme.blockSize) && (scheme.blockSize as number) > 0
+      ? scheme.blockSize as number : GGML_BLOCK;
+    checkCompressedTensorsScheme([1, block], scheme);
   }
 }
 
@@ -197,17 +221,23 @@ function compressedTensorsEncoding(tensor: ModelTensor, scheme: QuantScheme): En
  */
 function quantizedWork(
   model: ModelFile, tensor: ModelTensor, scheme: QuantScheme, encoding: Encoding, output: string,
-  options: QuantizeModelOptions, chunkElements: number,
+  options: QuantizeModelOptions, chunkElements: number, scaleDtype?: 'F16' | 'BF16',
 ): TensorWork {
   const where = { file: model.source.name, tensor: tensor.name };
-  const source = { read: (start: number, length: number) => readTensorF32Range(model, tensor.name, start, length) };
-  const stream = (extra: Pick<StreamOptions, 'backend' | 'device' | 'metrics'>) => pullStream((hooks) =>
-    quantizeStream(source, tensor.shape, scheme, {
-      // Whole rows per chunk: the compressed-tensors packer works on rows (and Q8_0 / Q4_0 blocks lie within them).
-      chunkElements, alignElements: Math.max(1, tensor.shape.at(-1) ?? 1), ...extra, ...hooks,
-    }).catch((err: unknown) => {
-      throw err instanceof QuantizationError ? new FormatError(err.message, where) : err;
-    }), options.signal);
+  const mapError = (err: unknown) => (err instanceof QuantizationError ? new FormatError(err.message, where) : err);
+  const read = (start: number, length: number) => readTensorF32Range(model, tensor.name, start, length);
+  const stream = (extra: Pick<StreamOptions, 'backend' | 'device' | 'metrics'>): PulledStream => (scaleDtype
+    ? storedScaleStream(read, tensor.shape, scheme, scaleDtype, {
+      backend: extra.backend ?? 'cpu', ...(extra.device ? { device: extra.device } : {}), chunkElements,
+      metrics: extra.metrics === true, mapError, ...(options.signal ? { signal: options.signal } : {}),
+    })
+    : pullStream((hooks) =>
+      quantizeStream({ read }, tensor.shape, scheme, {
+        // Whole rows per chunk: the compressed-tensors packer works on rows (and Q8_0 / Q4_0 blocks lie within them).
+        chunkElements, alignElements: Math.max(1, tensor.shape.at(-1) ?? 1), ...extra, ...hooks,
+      }).catch((err: unknown) => {
+        throw mapError(err);
+      }), options.signal));
   const run = stream({ backend: options.backend, metrics: true, ...(options.device ? { device: options.device } : {}) });
   const reference = options.verify ? stream({ backend: 'cpu' }) : undefined;
   const resolved = resolveScheme(tensor.shape, scheme).scheme;
@@ -262,6 +292,8 @@ async function* followedBy(bytes: TensorBytes, after: () => Promise<void>): Asyn
 interface QuantizedOutput {
   output: string;
   encoding: () => Encoding;
+  /** A half-precision dtype the scales are stored in, whose rounding the codes must be chosen with. */
+  scaleDtype?: 'F16' | 'BF16';
 }
 
 /**
@@ -296,7 +328,9 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
 
   const workFor = (job: Job, quantized: QuantizedOutput): TensorWork => {
     const { tensor } = job;
-    if (job.scheme) return quantizedWork(model, tensor, job.scheme, quantized.encoding(), quantized.output, options, chunkElements);
+    if (job.scheme) {
+      return quantizedWork(model, tensor, job.scheme, quantized.encoding(), quantized.output, options, chunkElements, quantized.scaleDtype);
+    }
     // An F16 tensor kept as F16 is copied: widening and narrowing it back would give the same bytes.
     if (job.action === 'f16-fallback' && tensor.dtype !== 'F16') return keptWork('F16', () => asF16(model, tensor, chunkElements, options.signal));
     if (job.action === 'f16-fallback') return keptWork('F16', () => copied(model, tensor, chunkElements * 2, options.signal));
@@ -338,6 +372,7 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
     await current?.work.close();
   }
   const outBytes = written.bytes;
+  const warnings = format === 'safetensors' ? compressedTensorsReportWarnings(jobs, options.scheme) : [];
   const seconds = (performance.now() - started) / 1000;
   return {
     input: { path: options.inputPath ?? model.source.name, format: model.format, bytes: model.source.size },
@@ -350,6 +385,7 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
     throughputMBps: seconds > 0 ? model.source.size / 1e6 / seconds : 0,
     tensors: reports,
     ...(written.config ? { quantizationConfig: written.config } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 
@@ -360,6 +396,29 @@ async function writeGgufModel(model: GgufFile, sink: ByteSink, jobs: Job[], sche
   const quantized = { output: q8 ? 'Q8_0' : 'Q4_0', encoding: () => ggufEncoding(q8) };
   await writeGguf(sink, layout, (index) => produce(index, 0, 1, quantized));
   return layout.totalBytes;
+}
+
+/** The module a weight belongs to: `model.embed_tokens.weight` → `model.embed_tokens`. */
+function moduleName(tensorName: string): string {
+  return tensorName.replace(/\.weight$/, '');
+}
+
+/**
+ * What a loader will refuse in a compressed-tensors output, each naming why: a scheme vLLM's
+ * kernels do not take, and embeddings or an output head quantized on request.
+ */
+function compressedTensorsReportWarnings(jobs: Job[], scheme: QuantScheme): string[] {
+  const quantized = jobs.filter((j) => j.scheme);
+  if (quantized.length === 0) return [];
+  const warnings = compressedTensorsWarnings(scheme);
+  const extra = quantized.filter((j) => embeddingOrHead(j.tensor.name)).map((j) => j.tensor.name);
+  if (extra.length > 0) {
+    warnings.push(
+      `${extra.join(', ')} quantized (--quantize-embeddings): transformers loads them, but vLLM (0.10 and earlier at least) ` +
+        'keeps embeddings and lm_head unquantized and fails on their packed entries',
+    );
+  }
+  return warnings;
 }
 
 async function writeSafetensorsModel(
@@ -375,15 +434,20 @@ async function writeSafetensorsModel(
       outputs.push(e);
       owner.push({ job: j, part, parts: entries.length });
     });
+    const dtype = job.tensor.dtype;
     return {
       output: entries.map((o) => `${o.name} ${o.dtype}`).join(', '),
       encoding: () => compressedTensorsEncoding(job.tensor, scheme),
+      ...(dtype === 'F16' || dtype === 'BF16' ? { scaleDtype: dtype } : {}),
     };
   });
   const ignore = jobs
     .filter((j) => !j.scheme && j.tensor.shape.length >= 2 && j.tensor.quantizable)
-    .map((j) => j.tensor.name.replace(/\.weight$/, ''));
-  const config = quantizationConfig(scheme, ignore);
+    .map((j) => moduleName(j.tensor.name));
+  // Loaders quantize the modules a config group targets: every Linear layer, and any embedding
+  // quantized here, named one by one (compressed-tensors and vLLM match module names exactly).
+  const embeddings = jobs.filter((j) => j.scheme && embeddingOrHead(j.tensor.name) === 'embedding').map((j) => moduleName(j.tensor.name));
+  const config = quantizationConfig(scheme, ignore, ['Linear', ...embeddings]);
   const metadata = { ...(model.metadata ?? {}), quantization_config: JSON.stringify(config) };
   const bytes = await writeSafetensors(sink, outputs, metadata, (index) => {
     const { job, part, parts } = owner[index] as { job: number; part: number; parts: number };

@@ -45,6 +45,8 @@ export interface ModelReport {
   tensors: TensorReport[];
   /** compressed-tensors' quantization_config, for a safetensors output. */
   quantizationConfig?: Record<string, unknown>;
+  /** What a loader will refuse or mishandle in the output, each saying which loader and why. */
+  warnings?: string[];
 }
 
 /** Counts elements that saturated: further outside the representable range than half a step. */

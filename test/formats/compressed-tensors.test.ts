@@ -4,7 +4,7 @@ import { quantize } from '../../src/api.js';
 import { QuantizationError } from '../../src/errors.js';
 import {
   checkCompressedTensorsScheme, compressedTensorsData, compressedTensorsEncoder, compressedTensorsFormat,
-  compressedTensorsOutputs, f32ToBf16Bits, quantizationConfig,
+  compressedTensorsOutputs, compressedTensorsWarnings, f32ToBf16Bits, quantizationConfig, storedScale, storedValue,
 } from '../../src/formats/compressed-tensors.js';
 import { bytesSource, memorySink } from '../../src/formats/io.js';
 import { readSafetensors, readSafetensorsF32, writeSafetensors } from '../../src/formats/safetensors.js';
@@ -238,6 +238,35 @@ describe('f32ToBf16Bits', () => {
   });
 });
 
+describe('storedScale: the scale a half-precision file holds, never below the calibrated one', () => {
+  it.each([
+    // 0.7 is 0x3f333333 in float32: bfloat16's nearest, 0x3f33 = 0.69921875, is below it.
+    [0.7, 'BF16', 0.703125],
+    // 1/3 is 0x3eaaaaab: the nearest bfloat16, 0x3eab = 0.333984375, is already above.
+    [1 / 3, 'BF16', 0.333984375],
+    // float16 steps of 2^-14 near 0.1: 0.1 is 1638.4 steps; the nearest, 1638, is below.
+    [0.1, 'F16', 1639 * 2 ** -14],
+    [0.5, 'F16', 0.5],
+    // ggml's Q4_0 d may be negative: the magnitude goes up.
+    [-0.7, 'BF16', -0.703125],
+    [0, 'F16', 0],
+    // The smallest pytorch scale, 2^-23, is a float16 subnormal (2 · 2^-24); 2.5 · 2^-24 ties to 2, below.
+    [2 ** -23, 'F16', 2 ** -23],
+    [2.5 * 2 ** -24, 'F16', 3 * 2 ** -24],
+    [0.7, 'F32', Math.fround(0.7)],
+  ] as const)('%s in %s → %s', (scale, dtype, stored) => {
+    expect(storedScale(scale, dtype)).toBe(stored);
+  });
+
+  it('refuses a scale past the dtype (float16 above 65504)', () => {
+    expect(quantizationError(() => storedScale(70000, 'F16')).message).toMatch(/70000 is beyond the range of F16/);
+  });
+
+  it('storedValue rounds to nearest even, as a cast does', () => {
+    expect([storedValue(0.7, 'BF16'), storedValue(0.1, 'F16'), storedValue(1 + 2 ** -8, 'BF16')]).toEqual([0.69921875, 1638 * 2 ** -14, 1]);
+  });
+});
+
 describe('quantization_config', () => {
   it('int4 groups of 128, symmetric', () => {
     expect(quantizationConfig(INT4_G128, ['lm_head'])).toEqual({
@@ -267,11 +296,35 @@ describe('quantization_config', () => {
     expect(quantizationConfig(INT8_TENSOR, []).ignore).toEqual([]);
   });
 
+  it('targets: Linear by default, or the given class names and module names', () => {
+    const targets = (t?: string[]) => (quantizationConfig(INT8_CHANNEL, [], t) as { config_groups: { group_0: { targets: string[] } } })
+      .config_groups.group_0.targets;
+    expect(targets()).toEqual(['Linear']);
+    expect(targets(['Linear', 'model.embed_tokens'])).toEqual(['Linear', 'model.embed_tokens']);
+  });
+
   it('format is pack-quantized for int8 and int4 (weight-only, as llm-compressor infers and vLLM loads)', () => {
     expect(compressedTensorsFormat(INT8_CHANNEL)).toBe('pack-quantized');
     expect(compressedTensorsFormat(INT4_G128_ASYM)).toBe('pack-quantized');
     expect(quantizationError(() => compressedTensorsFormat({ ...INT8_CHANNEL, dtype: 'uint8' })).field).toBe('scheme.dtype');
     expect(quantizationError(() => quantizationConfig({ ...INT4_G128, axis: 0 }, [])).field).toBe('scheme.axis');
+  });
+});
+
+describe('compressedTensorsWarnings: schemes vLLM will not load', () => {
+  it.each([
+    ['per tensor', INT8_TENSOR, /^per-tensor scales: vLLM's weight-only int scheme \(CompressedTensorsWNA16\) takes channel or group/],
+    ['groups of 16', { ...INT4_G128, blockSize: 16 }, /^groups of 16: vLLM's weight-only int kernels \(Marlin\) serve groups of 32, 64, 128 or one scale per channel/],
+    ['groups of 256', { ...INT4_G128, blockSize: 256 }, /^groups of 256:/],
+  ] as [string, QuantScheme, RegExp][])('%s', (_, scheme, warning) => {
+    expect(compressedTensorsWarnings(scheme)).toEqual([expect.stringMatching(warning)]);
+  });
+
+  it.each([
+    ['per channel', INT8_CHANNEL_ASYM], ['groups of 32', { ...INT4_G128, blockSize: 32 }], ['groups of 64', { ...INT4_G128, blockSize: 64 }],
+    ['groups of 128', INT4_G128],
+  ] as [string, QuantScheme][])('none for %s', (_, scheme) => {
+    expect(compressedTensorsWarnings(scheme)).toEqual([]);
   });
 });
 
