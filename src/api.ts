@@ -2,10 +2,11 @@ import { symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
 import { metricsFromSums, reconstructionMetrics } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { findNonFinite, paramStats } from './cpu/reduce.js';
+import { findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import { bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, nonFiniteError, normalizeAxis, shapeElements } from './layout.js';
 import type { QParams } from './schemes/format.js';
+import { calibrateOnCpu } from './schemes/calibrate.js';
 import { formatOf } from './schemes/registry.js';
 import { resolveScheme } from './schemes/resolve.js';
 import type { Backend, GpuQuantizedTensor, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
@@ -114,11 +115,10 @@ async function produce(
     });
   }
   options?.signal?.throwIfAborted();
-  const { cpu } = formatOf(scheme);
   const p: QParams = given
     ? { ...given, codeScales: given.scales, range: fullRange(scheme.dtype) }
-    : cpu.params(paramStats(x, layout), scheme);
-  const codes = cpu.quantizer(layout, scheme, p)(x, 0);
+    : await calibrateOnCpu(scheme, layout, x.length, async () => x);
+  const codes = formatOf(scheme).cpu.quantizer(layout, scheme, p)(x, 0);
   return {
     shape: [...shape], scheme, codes, packed: packCodes(codes, bitsOf(scheme.dtype)), scales: p.scales,
     zeroPoints: p.zeroPoints, backend, ...cpuMetrics(x, shape, layout, codes, p.scales, p.zeroPoints, axis),

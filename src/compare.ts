@@ -51,7 +51,7 @@ export interface CompareOptions {
 }
 
 function sameScheme(a: QuantizedTensor, b: QuantizedTensor): boolean {
-  const keys = ['dtype', 'symmetric', 'granularity', 'axis', 'blockSize', 'profile', 'format'] as const;
+  const keys = ['dtype', 'symmetric', 'granularity', 'axis', 'blockSize', 'profile', 'format', 'calibration'] as const;
   return keys.every((k) => a.scheme[k] === b.scheme[k]);
 }
 

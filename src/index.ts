@@ -9,7 +9,8 @@ export type { ErrorMetrics, ErrorStats } from './types.js';
 export { FormatError, QuantizationError } from './errors.js';
 export { adapterFacts, adapterName, releaseDevice } from './webgpu/device.js';
 export * as reference from './cpu/index.js';
-export { formatOf, listFormats, registerFormat } from './schemes/registry.js';
+export { calibratorOf, formatOf, listCalibrators, listFormats, registerCalibrator, registerFormat } from './schemes/registry.js';
+export type { Calibrator, Refinement, StatField } from './schemes/calibrator.js';
 export type {
   CpuReference, FormatKernel, GgufEncoding, GpuPlan, KernelBinding, QParams, QuantFormat, Quantizer,
 } from './schemes/format.js';

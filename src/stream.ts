@@ -2,10 +2,11 @@
 // its codes are handed out chunk by chunk, with the same results as `quantize` on the whole tensor.
 import { addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { accumulateStats, emptyStats, findNonFinite } from './cpu/reduce.js';
+import { findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
 import { bitsOf, isSigned, lcm, nonFiniteError, shapeElements } from './layout.js';
+import { calibrateOnCpu } from './schemes/calibrate.js';
 import { formatOf } from './schemes/registry.js';
 import { resolveScheme } from './schemes/resolve.js';
 import { readExactly } from './source.js';
@@ -99,7 +100,8 @@ export async function quantizeStream(
     };
   }
 
-  // One chunk is read once; more are read twice, since every statistic must be in before any code.
+  // One chunk is read once; more are read twice (three times for a calibrator that refines), since
+  // every statistic must be in before any code.
   let cached: Float32Array | undefined;
   const read = async (start: number): Promise<Float32Array> => {
     options.signal?.throwIfAborted();
@@ -108,17 +110,18 @@ export async function quantizeStream(
     if (numel <= size) cached = values;
     return values;
   };
-  const stats = emptyStats(layout.paramCount);
   // The calibration pass sees every element first: it alone looks for NaN and ±Inf.
-  for (let start = 0; start < numel; start += size) {
+  let scanned = 0;
+  const p = await calibrateOnCpu(resolved, layout, numel, async (start) => {
     const values = await read(start);
-    const bad = findNonFinite(values);
-    if (bad >= 0) throw nonFiniteError(values[bad], start + bad, shape);
-    accumulateStats(stats, values, start, layout);
-  }
-  const { cpu } = formatOf(resolved);
-  const p = cpu.params(stats, resolved);
-  const quantizeChunk = cpu.quantizer(layout, resolved, p);
+    if (start >= scanned) {
+      const bad = findNonFinite(values);
+      if (bad >= 0) throw nonFiniteError(values[bad], start + bad, shape);
+      scanned = start + values.length;
+    }
+    return values;
+  });
+  const quantizeChunk = formatOf(resolved).cpu.quantizer(layout, resolved, p);
   await options.onParams?.({ scales: p.scales, zeroPoints: p.zeroPoints });
   const ml = axis === undefined ? undefined : metricsLayout(shape, axis);
   const sums = ml && emptySums(ml.paramCount);

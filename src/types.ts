@@ -37,6 +37,8 @@ export interface QuantScheme {
    * dtype choose a built-in one (ggml: Q8_0 for int8, Q4_0 for int4).
    */
   format?: string;
+  /** A registered calibration method by name (see `listCalibrators`); `'minmax'` when absent. */
+  calibration?: string;
 }
 
 /**

@@ -4,9 +4,21 @@
 import { QuantizationError } from '../errors.js';
 import type { QuantScheme } from '../types.js';
 import { BUILTIN_FORMATS } from './builtin.js';
+import type { Calibrator } from './calibrator.js';
 import type { QuantFormat } from './format.js';
+import { minmax } from './minmax.js';
 
 const registry = new Map<string, QuantFormat>(BUILTIN_FORMATS.map((f) => [f.name, f]));
+const calibrators = new Map<string, Calibrator>([[minmax.name, minmax]]);
+
+function checkNew(kind: 'format' | 'calibrator', name: unknown, taken: Map<string, unknown>): void {
+  if (typeof name !== 'string' || name === '') {
+    throw new QuantizationError(`a ${kind} needs a name`, { field: `${kind}.name` });
+  }
+  if (taken.has(name)) {
+    throw new QuantizationError(`a ${kind} named ${name} is registered already`, { field: `${kind}.name` });
+  }
+}
 
 /**
  * Adds a format that schemes can then name (`scheme.format`). Its name must be new.
@@ -16,13 +28,31 @@ const registry = new Map<string, QuantFormat>(BUILTIN_FORMATS.map((f) => [f.name
  * await quantize(x, shape, { format: 'int8_b16', profile: 'onnx', dtype: 'int8', symmetric: true, granularity: 'group' });
  */
 export function registerFormat(format: QuantFormat): void {
-  if (typeof format?.name !== 'string' || format.name === '') {
-    throw new QuantizationError('a format needs a name', { field: 'format.name' });
-  }
-  if (registry.has(format.name)) {
-    throw new QuantizationError(`a format named ${format.name} is registered already`, { field: 'format.name' });
-  }
+  checkNew('format', format?.name, registry);
   registry.set(format.name, format);
+}
+
+/** Adds a calibration method that schemes can then name (`scheme.calibration`). Its name must be new. */
+export function registerCalibrator(calibrator: Calibrator): void {
+  checkNew('calibrator', calibrator?.name, calibrators);
+  calibrators.set(calibrator.name, calibrator);
+}
+
+/** Every registered calibration method, min/max first. */
+export function listCalibrators(): Calibrator[] {
+  return [...calibrators.values()];
+}
+
+/** The calibration method a scheme names, min/max when it names none. */
+export function calibratorOf(scheme: Pick<QuantScheme, 'calibration'>): Calibrator {
+  const found = calibrators.get(scheme.calibration ?? minmax.name);
+  if (!found) {
+    throw new QuantizationError(
+      `scheme.calibration must be one of ${[...calibrators.keys()].join(', ')}; got ${String(scheme.calibration)}`,
+      { field: 'scheme.calibration' },
+    );
+  }
+  return found;
 }
 
 /** Every registered format, the built-in ones first. */

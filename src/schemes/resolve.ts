@@ -2,7 +2,7 @@
 import { QuantizationError } from '../errors.js';
 import { checkDType, checkProfile, GRANULARITIES, type Layout, makeLayout, normalizeAxis } from '../layout.js';
 import type { QuantScheme } from '../types.js';
-import { formatOf } from './registry.js';
+import { calibratorOf, formatOf } from './registry.js';
 
 /** A scheme with every default filled in, checked against a shape. */
 export interface ResolvedScheme {
@@ -62,6 +62,7 @@ export function resolveScheme(shape: readonly number[], scheme: QuantScheme): Re
   if (granularity !== 'tensor') resolved.axis = axis;
   if (granularity === 'group') resolved.blockSize = blockSize;
   if (scheme.format !== undefined) resolved.format = format.name;
+  if (scheme.calibration !== undefined) resolved.calibration = calibratorOf(scheme).name;
   format.check?.(shape, resolved);
   return { scheme: resolved, layout: makeLayout(shape, granularity, axis, blockSize) };
 }

@@ -1,14 +1,13 @@
 // Calibration on the GPU by the general passes: reduce each chunk's slices, combine them into
 // per-parameter statistics across chunks, then calibrate every window's parameters.
+import { minmax } from '../schemes/minmax.js';
 import type { GpuOptions } from '../types.js';
 import type { Scratch } from './gpu.js';
 import { chunks, membersPerParam, type Plan, slicing, windows } from './plan.js';
 import type { Stager } from './stage.js';
 
-/** Words per (parameter, slice) statistics record; see shaders/reduce.wgsl. */
-export const STAT_WORDS = 7;
-/** "No element": the first-non-finite index before any is found. */
-export const NO_INDEX = 0xffffffff;
+/** Words per (parameter, slice) statistics record: the min/max calibrator's, which the kernels gather. */
+export const STAT_WORDS = minmax.record.length;
 
 /** Per-parameter buffers, for the whole tensor. */
 export interface ParamBuffers {
@@ -38,7 +37,8 @@ export async function calibrateOnGpu(
   const stats = s.storage('statistics', largest * STAT_WORDS * 4);
   const partials = s.storage('partial statistics', largest * maxSlices * STAT_WORDS * 4);
   const init = new Uint32Array(largest * STAT_WORDS);
-  for (let p = 0; p < largest; p++) init[p * STAT_WORDS + 6] = NO_INDEX;
+  const record = Uint32Array.from(minmax.record, (f) => f.init);
+  for (let p = 0; p < largest; p++) init.set(record, p * STAT_WORDS);
   let done = 0;
   for (const win of wins) {
     ctx.device.queue.writeBuffer(stats, 0, init);

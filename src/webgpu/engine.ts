@@ -5,9 +5,10 @@ import { emptySums, type ErrorSums, metricsLayout } from '../cpu/metrics.js';
 import { QuantizationError } from '../errors.js';
 import { bitsOf, fullRange, type Layout, lcm, nonFiniteError } from '../layout.js';
 import type { KernelBinding } from '../schemes/format.js';
-import { formatOf } from '../schemes/registry.js';
+import { NO_INDEX } from '../schemes/minmax.js';
+import { calibratorOf, formatOf } from '../schemes/registry.js';
 import type { AdapterFacts, GpuOptions, QuantScheme, TensorSource } from '../types.js';
-import { calibrateOnGpu, NO_INDEX, paramBuffers, STAT_WORDS } from './calibrate.js';
+import { calibrateOnGpu, paramBuffers, STAT_WORDS } from './calibrate.js';
 import { gpuContext } from './device.js';
 import { type Binding, guarded, type Scratch } from './gpu.js';
 import { chooseRowKernel, heldRowQuads, ROW_WG } from './kernels.js';
@@ -87,6 +88,10 @@ export async function quantizeOnGpu(
   const sink = typeof output === 'object' ? output : undefined;
   const resident = output === 'resident';
   const format = formatOf(scheme);
+  const calibrator = calibratorOf(scheme);
+  if (!given && !calibrator.gpu) {
+    throw new QuantizationError(`calibration ${calibrator.name} runs on the CPU backend only`, { field: 'scheme.calibration' });
+  }
   const own = format.gpu.kind === 'blocks' ? format.gpu.kernel : undefined;
   if (own && (given || layout.granularity !== 'group' || layout.inner !== 1 || layout.axisLen % layout.blockSize !== 0)) {
     throw new QuantizationError(

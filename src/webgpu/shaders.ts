@@ -14,6 +14,7 @@ import reduce from '../../shaders/reduce.wgsl?raw';
 import rowPartials from '../../shaders/row_partials.wgsl?raw';
 import rowPartialsSubgroups from '../../shaders/row_partials_subgroups.wgsl?raw';
 import type { FormatKernel } from '../schemes/format.js';
+import { minmax } from '../schemes/minmax.js';
 
 export type KernelName =
   | 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'fused_rows' | 'fused_blocks' | 'dequantize' | 'metrics';
@@ -38,8 +39,14 @@ export const QUANTIZE_RUN_WORDS = 16;
 /** The constants that specialise a pipeline, and those host and kernels share, as WGSL. */
 export function specHeader(spec: Specialization): string {
   const spec_ = SPEC_FIELDS.map((f) => `const ${f.toUpperCase()}: u32 = ${spec[f]}u;\n`).join('');
-  return `${spec_}const RUN_WORDS: u32 = ${QUANTIZE_RUN_WORDS}u;\n`;
+  return `${spec_}const RUN_WORDS: u32 = ${QUANTIZE_RUN_WORDS}u;\n${STATS_HEADER}`;
 }
+
+/** The statistics record's word offsets (`STAT_MIN`, …) and length (`STAT_WORDS`), from its one declaration. */
+const STATS_HEADER = [
+  ...minmax.record.map((f, i) => `const STAT_${f.name.toUpperCase()}: u32 = ${i}u;\n`),
+  `const STAT_WORDS: u32 = ${minmax.record.length}u;\n`,
+].join('');
 
 /**
  * A kernel's full source, specialised. The row kernel takes the partial-sharing library that fits
