@@ -105,6 +105,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var k = 0u; k < quads; k = k + 1u) {
       packed[word_base + k] = pack4(codes4(input[base + k], q), 0u);
     }
+  } else if (PROFILE == 2u && ggml_tame(q.inv)) {
+    for (var k = 0u; k < quads; k = k + 2u) {
+      packed[word_base + k / 2u] = pack4(q4_0_codes4(input[base + k], q.inv), 0u) | pack4(q4_0_codes4(input[base + k + 1u], q.inv), 1u);
+    }
   } else {
     for (var k = 0u; k < quads; k = k + 2u) {
       packed[word_base + k / 2u] = pack4(codes4(input[base + k], q), 0u) | pack4(codes4(input[base + k + 1u], q), 1u);
@@ -158,12 +162,9 @@ fn q8_0_block(g: u32, base: u32, start: u32) {
   zero_points[g] = 0;
   // A finite id = 1/d bounds |x·id| by 127·(1 + 2^-20) — d = amax / 127 keeps at least 22
   // significant bits down to 2^-128, where 1/d overflows — so every code is in range without
-  // clamping or saturating. An id from 2^124 up (amax below about 2^-117), where a subnormal x
-  // may reach a code that a device flushing it would miss, or an infinite one (d ≤ 2^-128, every
-  // code 0) takes the general code path, ggml_codes4.
-  let tame = (bitcast<u32>(q.inv) & 0x7fffffffu) < 0x7d800000u;
+  // clamping or saturating.
   let w = (start - P.chunk_start) / 4u;
-  if (tame) {
+  if (ggml_tame(q.inv)) {
     packed[w] = pack4(q8_0_codes4(x0, q.inv), 0u);
     packed[w + 1u] = pack4(q8_0_codes4(x1, q.inv), 0u);
     packed[w + 2u] = pack4(q8_0_codes4(x2, q.inv), 0u);
@@ -179,4 +180,18 @@ fn q8_0_block(g: u32, base: u32, start: u32) {
 
 fn q8_0_codes4(v: vec4<f32>, inv: f32) -> vec4<i32> {
   return vec4<i32>(round_half_away4(launder4(v * inv)));
+}
+
+// Q4_0's codes when ggml_tame: |x·id| ≤ 8·(1 + 2^-23), so x·id + 8.5 lies in (0, 17) and
+// converts without saturating; MIN(15, …) is llama.cpp's own clamp.
+fn q4_0_codes4(v: vec4<f32>, inv: f32) -> vec4<i32> {
+  return min(vec4<i32>(trunc(launder4(v * inv) + vec4<f32>(8.5))), vec4<i32>(15)) - vec4<i32>(8);
+}
+
+// Whether a ggml block's codes may take the plain product x·id: an id below 2^124 (a block's
+// largest magnitude above about 2^-117). From 2^124 up a subnormal x may reach a code that a
+// device flushing it would miss, and an infinite id (d ≤ 2^-128) takes the rule for such blocks:
+// both are ggml_codes4's (codes.wgsl).
+fn ggml_tame(inv: f32) -> bool {
+  return (bitcast<u32>(inv) & 0x7fffffffu) < 0x7d800000u;
 }
