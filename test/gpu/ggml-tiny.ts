@@ -17,6 +17,7 @@ const QK = 32;
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 const bitsOf = (x: number): number => ((f32[0] = x), u32[0] as number);
+const fromBits = (b: number): number => ((u32[0] = b), f32[0] as number);
 const NEG_ZERO = 0x80000000;
 
 /** A deterministic stream of numbers in [0, 1) (a 32-bit LCG; no dependence on src/). */
@@ -71,6 +72,15 @@ export function tinyBlocks(): TinyBlock[] {
     { name: 'peak 4e-37: Q8_0 1/d finite, subnormal elements', bits: block([4e-37, 1e-38, -5e-39, 1e-45, 2e-38]) },
     { name: 'peak 1e-36 with tiny elements', bits: block([1e-36, -2e-37, 4e-38, -1.2e-38, 1e-40]) },
   ];
+  // Peaks of random significands with exponent fields 1 to 4, where Q4_0's d = max/-8 is a
+  // rounded subnormal and 1/d may or may not overflow, over elements down to the subnormals.
+  const rand = lcg(5);
+  for (let i = 0; i < 24; i++) {
+    const peak = (((1 + (i % 4)) << 23) | Math.floor(rand() * 0x800000)) >>> 0;
+    const bits = Array.from({ length: QK }, () => bitsOf((rand() < 0.5 ? -1 : 1) * fromBits(peak) * rand() ** 8));
+    bits[Math.floor(rand() * QK)] = (peak | (rand() < 0.5 ? NEG_ZERO : 0)) >>> 0;
+    blocks.push({ name: `random peak ${i}, exponent field ${1 + (i % 4)}`, bits });
+  }
   for (const [label, edge] of [['Q8_0', Q8_EDGE], ['Q4_0', Q4_EDGE]] as const) {
     const below = Math.fround(edge - 1); // a float32 just below: d rounds to 65504
     const at = Math.fround(edge);
