@@ -32,7 +32,8 @@ export class FormatError extends Error {
   readonly field: string | undefined;
 
   constructor(message: string, where: { file: string; tensor?: string; field?: string }) {
-    const place = [where.file, where.tensor && `tensor '${where.tensor}'`, where.field && `field '${where.field}'`]
+    // An empty tensor name is still named (as ''): a hostile file may use one.
+    const place = [where.file, where.tensor !== undefined && `tensor '${where.tensor}'`, where.field && `field '${where.field}'`]
       .filter(Boolean)
       .join(': ');
     super(`${place}: ${message}`);

@@ -3,14 +3,22 @@ import { FormatError } from '../errors.js';
 import { type ModelFile, modelTensors } from '../formats/model.js';
 import { formatBytes as size } from '../model/report.js';
 
-function shortValue(value: unknown): string {
+function shortValue(value: unknown, depth = 0): string {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'string') return value.length > 80 ? `${JSON.stringify(value.slice(0, 77))}…` : JSON.stringify(value);
-  if (Array.isArray(value)) return value.length > 8 ? `[${value.length} items: ${value.slice(0, 4).map(shortValue).join(', ')}, …]` : `[${value.map(shortValue).join(', ')}]`;
+  // A hostile file's arrays may nest past the stack; a person reads a few levels.
+  if (depth > 8 && value && typeof value === 'object') return '…';
+  const short = (v: unknown) => shortValue(v, depth + 1);
+  if (Array.isArray(value)) return value.length > 8 ? `[${value.length} items: ${value.slice(0, 4).map(short).join(', ')}, …]` : `[${value.map(short).join(', ')}]`;
   if (value && typeof value === 'object') {
     const items = (value as { items?: unknown }).items;
-    if (Array.isArray(items)) return shortValue(items);
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 120);
+    if (Array.isArray(items)) return short(items);
+    try {
+      return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 120);
+    } catch {
+      // A hostile file's JSON (a quantization_config) may nest past the stack.
+      return '(nested too deep to show)';
+    }
   }
   return String(value);
 }
@@ -28,7 +36,7 @@ export function describeModel(model: ModelFile): string {
     for (const [k, v] of metadata) lines.push(`  ${k} = ${v}`);
   }
   lines.push('', 'tensors:');
-  const nameWidth = Math.max(...tensors.map((t) => t.name.length), 4);
+  const nameWidth = tensors.reduce((w, t) => Math.max(w, t.name.length), 4); // no spread: files may hold millions
   for (const t of tensors) {
     lines.push(`  ${t.name.padEnd(nameWidth)}  ${t.dtype.padEnd(5)}  [${t.shape.join(', ')}]  ${size(t.byteLength)}`);
   }

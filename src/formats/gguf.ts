@@ -105,6 +105,7 @@ const SCALAR_SIZE = new Map<number, number>([
 type Where = { tensor?: string; field?: string };
 
 const utf8 = new TextDecoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
 /** A growable byte buffer: header output, and the v3 bytes of values as they are read. */
@@ -240,7 +241,7 @@ function headerReader(source: ByteSource, limit: number, version: () => number) 
       out.bytes(b);
       return utf8.decode(b);
     },
-    /** A string; its v3 encoding is appended to `out`. */
+    /** A string value; its v3 encoding is appended to `out`. Invalid UTF-8 is kept in `out` as read. */
     async string(where: Where, out?: ByteBuilder): Promise<string> {
       const n = await r.count('string length', 1, where);
       await r.need(n, where);
@@ -248,6 +249,19 @@ function headerReader(source: ByteSource, limit: number, version: () => number) 
       out?.u64(n);
       out?.bytes(b);
       return utf8.decode(b);
+    },
+    /**
+     * A key or tensor name: valid UTF-8, or two different byte strings could decode to one name
+     * and the writer would change a name it copies.
+     */
+    async name(where: Where): Promise<string> {
+      const n = await r.count('string length', 1, where);
+      await r.need(n, where);
+      try {
+        return strictUtf8.decode(r.bytes(n));
+      } catch {
+        throw fail('is not valid UTF-8', where);
+      }
     },
   };
   return r;
@@ -329,7 +343,7 @@ const alignUp = (n: number, alignment: number) => Math.ceil(n / alignment) * ali
 
 /** Reads tensor info `i` (name, dims, type, offset relative to the data section) and checks its sizes. */
 async function readTensorInfo(r: HeaderReader, i: number, v1: boolean) {
-  const name = await r.string({ field: `tensor #${i} name` });
+  const name = await r.name({ field: `tensor #${i} name` });
   const at = (field: string): Where => ({ tensor: name, field });
   await r.need(4, at('n_dims'));
   const nDims = r.u32();
@@ -409,7 +423,7 @@ export async function readGguf(source: ByteSource, options: { maxHeaderBytes?: n
 
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < kvCount; i++) {
-    const key = await r.string({ field: `metadata #${i} key` });
+    const key = await r.name({ field: `metadata #${i} key` });
     if (key === '') throw r.fail('empty key', { field: `metadata #${i} key` });
     if (metadata.has(key)) throw r.fail('duplicate key', { field: key });
     await r.need(4, { field: key });
@@ -429,15 +443,23 @@ export async function readGguf(source: ByteSource, options: { maxHeaderBytes?: n
     infos.push(info);
   }
   const dataOffset = alignUp(r.pos, alignment);
+  // llama.cpp's writer pads the header to the alignment in the file; a data section that starts
+  // past the end is a corrupt file, or an alignment chosen to make a rewrite pad gigabytes.
+  if (dataOffset > source.size) {
+    throw r.fail(`the data section starts at ${dataOffset} (the header padded to the alignment ${alignment}), past the end of the file at ${source.size}`, {
+      field: KEY_ALIGNMENT,
+    });
+  }
 
   const tensors: GgufTensor[] = infos.map(({ relOffset, ...t }) => {
     const where = { tensor: t.name, field: 'offset' };
     if (relOffset % alignment !== 0) throw r.fail(`offset ${relOffset} is not a multiple of the alignment ${alignment}`, where);
-    const offset = dataOffset + relOffset;
-    if (offset + t.byteLength > source.size) {
-      throw r.fail(`data (bytes ${offset}..${offset + t.byteLength}) runs past the end of the file at ${source.size} (truncated?)`, where);
+    // Both terms are checked against the file before they are added, so the sum cannot round.
+    if (relOffset > source.size - dataOffset || t.byteLength > source.size - dataOffset - relOffset) {
+      const end = BigInt(dataOffset) + BigInt(relOffset) + BigInt(t.byteLength);
+      throw r.fail(`data (bytes ${dataOffset + relOffset}..${end}) runs past the end of the file at ${source.size} (truncated?)`, where);
     }
-    return { ...t, offset, quantizable: t.ggmlType === GGML_TYPE.F32 || t.ggmlType === GGML_TYPE.F16 };
+    return { ...t, offset: dataOffset + relOffset, quantizable: t.ggmlType === GGML_TYPE.F32 || t.ggmlType === GGML_TYPE.F16 };
   });
   const byOffset = [...tensors].sort((a, b) => a.offset - b.offset);
   byOffset.forEach((t, i) => {

@@ -89,10 +89,90 @@ export interface OutputTensor {
   byteLength: number;
 }
 
-/** Bits of `shape` × `dtype`, exactly (BigInt: a hostile shape may overflow 2^53). */
-function bitLength(shape: readonly number[], dtype: string): bigint {
-  const bits = BigInt(Math.round((SAFETENSORS_DTYPES[dtype] ?? 0) * 8));
-  return shape.reduce((n, d) => n * BigInt(d), bits);
+/** Past this many bits a tensor is larger than any file (2^64 bytes). */
+const MAX_BITS = 2n ** 67n;
+
+/**
+ * Bits of `shape` × `dtype`, exactly (BigInt: a hostile shape may overflow 2^53), or undefined
+ * past 2^64 bytes: the product stops growing there, so a shape of a million huge dimensions costs
+ * no more than a short one.
+ */
+function bitLength(shape: readonly number[], dtype: string): bigint | undefined {
+  if (shape.includes(0)) return 0n;
+  let bits = BigInt(Math.round((SAFETENSORS_DTYPES[dtype] ?? 0) * 8));
+  for (const d of shape) {
+    bits *= BigInt(d);
+    if (bits > MAX_BITS) return undefined;
+  }
+  return bits;
+}
+
+/** A value as it appears in a message: JSON, cut short. */
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
+/**
+ * The reference parses the header with serde_json, whose recursion limit is 128; a valid header
+ * nests three deep (the object, an entry, its shape).
+ */
+const MAX_JSON_DEPTH = 128;
+
+/**
+ * Looks through the header's JSON text, without recursion, for what JSON.parse would hide or choke
+ * on: nesting deeper than MAX_JSON_DEPTH, and a key given twice in one object (JSON.parse keeps the
+ * last silently, so a tensor could be declared twice). Syntax errors are left to JSON.parse.
+ */
+function checkJsonShape(file: string, text: string): void {
+  // One entry per open container: the keys seen (an object) or null (an array).
+  const open: (Set<string> | null)[] = [];
+  let expectKey = false;
+  let tensor: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      let escaped = false;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) {
+        if (text.charCodeAt(j) === 0x5c) {
+          escaped = true;
+          j++;
+        }
+        j++;
+      }
+      if (expectKey) {
+        let key: string;
+        try {
+          key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        } catch {
+          return;
+        }
+        const keys = open.at(-1) as Set<string>;
+        if (keys.has(key)) {
+          if (open.length === 1) throw new FormatError('is declared more than once in the header', { file, tensor: key });
+          throw new FormatError(`key ${preview(key)} appears twice in one object`, {
+            file, field: 'header', ...(tensor === undefined || tensor === METADATA_KEY ? {} : { tensor }),
+          });
+        }
+        keys.add(key);
+        if (open.length === 1) tensor = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (open.length >= MAX_JSON_DEPTH) {
+        throw new FormatError(`JSON nests more than ${MAX_JSON_DEPTH} deep`, { file, field: 'header' });
+      }
+      open.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      expectKey = open.at(-1) instanceof Set;
+    }
+  }
 }
 
 function isCount(v: unknown): v is number {
@@ -108,26 +188,27 @@ function parseEntry(file: string, name: string, entry: unknown): { name: string;
   const fail = (message: string, field?: string): never => {
     throw new FormatError(message, { file, tensor: name, ...(field ? { field } : {}) });
   };
-  if (!isPlainObject(entry)) return fail(`header entry must be an object with dtype, shape and data_offsets; got ${JSON.stringify(entry)}`);
+  if (!isPlainObject(entry)) return fail(`header entry must be an object with dtype, shape and data_offsets; got ${preview(entry)}`);
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPES)) {
-    return fail(`unknown dtype ${JSON.stringify(dtype)}; safetensors allows ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`, 'dtype');
+    return fail(`unknown dtype ${preview(dtype)}; safetensors allows ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`, 'dtype');
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    return fail(`shape must be an array of non-negative integers; got ${JSON.stringify(shape)}`, 'shape');
+    return fail(`shape must be an array of non-negative integers; got ${preview(shape)}`, 'shape');
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    return fail(`data_offsets must be [begin, end], two non-negative integers; got ${JSON.stringify(offsets)}`, 'data_offsets');
+    return fail(`data_offsets must be [begin, end], two non-negative integers; got ${preview(offsets)}`, 'data_offsets');
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) return fail(`data_offsets [${begin}, ${end}] end before they begin`, 'data_offsets');
   const bits = bitLength(shape, dtype);
+  if (bits === undefined) return fail(`shape ${preview(shape)} of ${dtype} is larger than any file (past 2^64 bytes)`, 'shape');
   if (bits % 8n !== 0n) {
-    return fail(`shape [${shape.join(', ')}] of ${dtype} is ${bits} bits, not a whole number of bytes`, 'shape');
+    return fail(`shape ${preview(shape)} of ${dtype} is ${bits} bits, not a whole number of bytes`, 'shape');
   }
   if (bits / 8n !== BigInt(end - begin)) {
     return fail(
-      `shape [${shape.join(', ')}] of ${dtype} needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      `shape ${preview(shape)} of ${dtype} needs ${bits / 8n} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
       'data_offsets',
     );
   }
@@ -137,11 +218,13 @@ function parseEntry(file: string, name: string, entry: unknown): { name: string;
 function parseMetadata(file: string, value: unknown): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isPlainObject(value)) {
-    throw new FormatError(`must be an object of string values; got ${JSON.stringify(value)}`, { file, field: METADATA_KEY });
+    throw new FormatError(`must be an object of string values; got ${preview(value)}`, { file, field: METADATA_KEY });
   }
   for (const [key, v] of Object.entries(value)) {
     if (typeof v !== 'string') {
-      throw new FormatError(`value of '${key}' must be a string; got ${JSON.stringify(v)}`, { file, field: METADATA_KEY });
+      throw new FormatError(`value of '${key.length > 120 ? `${key.slice(0, 120)}…` : key}' must be a string; got ${preview(v)}`, {
+        file, field: METADATA_KEY,
+      });
     }
   }
   return { ...(value as Record<string, string>) };
@@ -192,6 +275,7 @@ export async function readSafetensors(source: ByteSource, options?: { maxHeaderB
       file, field: 'header',
     });
   }
+  checkJsonShape(file, text);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -297,9 +381,9 @@ function checkOutput(file: string, t: OutputTensor, seen: Set<string>): void {
     throw new FormatError(`shape must be non-negative integers; got ${JSON.stringify(t.shape)}`, { ...where, field: 'shape' });
   }
   const bits = bitLength(t.shape, t.dtype);
-  if (bits % 8n !== 0n || bits / 8n !== BigInt(t.byteLength)) {
+  if (bits === undefined || bits % 8n !== 0n || bits / 8n !== BigInt(t.byteLength)) {
     throw new FormatError(
-      `byteLength ${t.byteLength} does not match shape [${t.shape.join(', ')}] of ${t.dtype} (${bits} bits)`,
+      `byteLength ${t.byteLength} does not match shape ${preview(t.shape)} of ${t.dtype} (${bits ?? 'past 2^67'} bits)`,
       { ...where, field: 'byteLength' },
     );
   }
