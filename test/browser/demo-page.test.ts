@@ -230,6 +230,36 @@ describe('demo page with WebGPU (SwiftShader)', () => {
     await page.close();
   });
 
+  it('hostile headers (a 2^63 string length, JSON a million deep) show the reader\'s error, and the page runs a good file after', async () => {
+    const page = await openPage();
+    // GGUF v3, one metadata key whose length field says 2^63 bytes.
+    const gguf = Buffer.alloc(48);
+    gguf.write('GGUF', 0, 'latin1');
+    gguf.writeUInt32LE(3, 4);
+    gguf.writeBigUInt64LE(0n, 8);
+    gguf.writeBigUInt64LE(1n, 16);
+    gguf.writeBigUInt64LE(2n ** 63n, 24);
+    const ggufPath = join(tmp, 'hostile.gguf');
+    writeFileSync(ggufPath, gguf);
+    await chooseFile(page, ggufPath);
+    expect(await page.$eval('#error', (el) => el.textContent ?? '')).toMatch(/^hostile\.gguf: field 'metadata #0 key': string length 9223372036854775808 is absurd/);
+    expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+
+    const json = Buffer.from(`{"w":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(json.byteLength));
+    const deepPath = join(tmp, 'deep.safetensors');
+    writeFileSync(deepPath, Buffer.concat([length, json]));
+    await chooseFile(page, deepPath);
+    expect(await page.$eval('#error', (el) => el.textContent ?? '')).toMatch(/^deep\.safetensors: field 'header': JSON nests more than 128 deep/);
+
+    await chooseFile(page, MNIST);
+    expect(await page.$eval('#error', (el) => el.textContent)).toBe('');
+    await configure(page, { preset: 'ct-int8-channel', backend: 'cpu', verify: false });
+    expect(await runToEnd(page)).toMatch(/^Done: 20 tensors/);
+    await page.close();
+  });
+
   it('cancel stops a run and leaves the page usable: a second run completes', async () => {
     // Long enough on SwiftShader (16 tensors of 4 MiB, each checked against the CPU) that the
     // cancel surely lands mid-run.
