@@ -1,6 +1,6 @@
 // calibrate.wgsl — scale and zero point of every parameter, by the profile's own formulas.
 //
-// Bindings: P (uniform), stats (7 words per parameter of the window, from combine.wgsl; unused
+// Bindings: P (uniform), stats (STAT_WORDS words per parameter of the window, from combine.wgsl; unused
 //   when GIVEN); the four outputs cover the whole tensor and are written from param_base:
 //   scales (read_write: written here, or read when GIVEN), zero_points (read_write, likewise),
 //   code_scales (out: the scale codes are computed from — ggml's float32 d, which `scales` holds
@@ -27,10 +27,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (GIVEN == 1u) {
     q = with_inverse(scales[g], zero_points[g], scales[g]);
   } else {
-    let so = p * 7u;
-    if (stats[so + 6u] != 0xffffffffu) { atomicMin(&first_bad, stats[so + 6u]); }
-    q = qparams_of(bitcast<f32>(stats[so]), bitcast<f32>(stats[so + 1u]), bitcast<f32>(stats[so + 2u]),
-                   bitcast<f32>(stats[so + 3u]));
+    let so = p * STAT_WORDS;
+    if (stats[so + STAT_FIRST_BAD] != 0xffffffffu) { atomicMin(&first_bad, stats[so + STAT_FIRST_BAD]); }
+    q = qparams_of(bitcast<f32>(stats[so + STAT_MIN]), bitcast<f32>(stats[so + STAT_MAX]), bitcast<f32>(stats[so + STAT_PEAK]),
+                   bitcast<f32>(stats[so + STAT_PEAK_ABS]));
   }
   scales[g] = q.scale;
   zero_points[g] = q.zp;

@@ -70,9 +70,9 @@ fn round_half_away4(t: vec4<f32>) -> vec4<f32> {
 
 fn code_of(x: f32, q: QParams) -> i32 {
   var c = 0;
-  if (PROFILE == 0u) {
+  if (PROFILE == PROFILE_ONNX) {
     c = to_int_sat(onnx_round(x, q.code_scale, q.inv)) + q.zp;
-  } else if (PROFILE == 1u) {
+  } else if (PROFILE == PROFILE_PYTORCH) {
     c = q.zp + to_int_sat(round(x * q.inv));
   } else {
     return ggml_codes4(vec4<f32>(x), q.inv).x;
@@ -82,7 +82,7 @@ fn code_of(x: f32, q: QParams) -> i32 {
 
 fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
   var c = vec4<i32>(0);
-  if (PROFILE == 0u) {
+  if (PROFILE == PROFILE_ONNX) {
     let t = launder4(v * q.inv);
     var r = round(t);
     let exact = onnx_divides4(t, r, q.inv);
@@ -92,7 +92,7 @@ fn codes4(v: vec4<f32>, q: QParams) -> vec4<i32> {
       }
     }
     c = int4_of(r) + vec4<i32>(q.zp);
-  } else if (PROFILE == 1u) {
+  } else if (PROFILE == PROFILE_PYTORCH) {
     c = vec4<i32>(q.zp) + int4_of(round(v * q.inv));
   } else {
     return ggml_codes4(v, q.inv);

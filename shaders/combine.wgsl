@@ -1,8 +1,9 @@
 // combine.wgsl — folds one chunk's slice statistics into each parameter's running statistics.
 //
-// Bindings: P (uniform), partials (7 words per (parameter, slice), from reduce.wgsl), stats
-//   (read_write, 7 words per parameter of the window from param_base, persisting across chunks;
-//   the host zeroes it and sets word 6 to 0xffffffff before the first chunk).
+// Bindings: P (uniform), partials (one statistics record per (parameter, slice), from
+//   reduce.wgsl), stats (read_write, one record per parameter of the window from param_base,
+//   persisting across chunks; the host writes each word's initial value, from the record's one
+//   declaration in src/schemes/minmax.ts, before the first chunk).
 // Dispatch: param_count invocations, folded to 2-D.
 // Invariants: chunks arrive in flat order and slices are folded in order, so strict comparisons
 //   keep the first extreme, exactly as a sequential scan over the tensor does.
@@ -16,38 +17,38 @@ override WG: u32 = 64;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = flat_id(gid);
   if (p >= P.param_count) { return; }
-  let so = p * 7u;
-  var mn = bitcast<f32>(stats[so]);
-  var mx = bitcast<f32>(stats[so + 1u]);
-  var m = bitcast<f32>(stats[so + 2u]);
-  var amax = bitcast<f32>(stats[so + 3u]);
-  var finite = stats[so + 4u];
-  var bad = stats[so + 5u];
-  var first_bad = stats[so + 6u];
+  let so = p * STAT_WORDS;
+  var mn = bitcast<f32>(stats[so + STAT_MIN]);
+  var mx = bitcast<f32>(stats[so + STAT_MAX]);
+  var m = bitcast<f32>(stats[so + STAT_PEAK]);
+  var amax = bitcast<f32>(stats[so + STAT_PEAK_ABS]);
+  var finite = stats[so + STAT_FINITE];
+  var bad = stats[so + STAT_BAD];
+  var first_bad = stats[so + STAT_FIRST_BAD];
   for (var s = 0u; s < P.slices; s = s + 1u) {
-    let o = (p * P.slices + s) * 7u;
-    let n = partials[o + 4u];
+    let o = (p * P.slices + s) * STAT_WORDS;
+    let n = partials[o + STAT_FINITE];
     if (n > 0u) {
-      let pmn = bitcast<f32>(partials[o]);
-      let pmx = bitcast<f32>(partials[o + 1u]);
+      let pmn = bitcast<f32>(partials[o + STAT_MIN]);
+      let pmx = bitcast<f32>(partials[o + STAT_MAX]);
       if (finite == 0u || pmn < mn) { mn = pmn; }
       if (finite == 0u || pmx > mx) { mx = pmx; }
-      let pa = partials[o + 3u];
+      let pa = partials[o + STAT_PEAK_ABS];
       // Magnitudes compare as bits, which a device flushing subnormals cannot blur.
       if (bitcast<u32>(amax) < pa) {
         amax = bitcast<f32>(pa);
-        m = bitcast<f32>(partials[o + 2u]);
+        m = bitcast<f32>(partials[o + STAT_PEAK]);
       }
       finite = finite + n;
     }
-    bad = bad + partials[o + 5u];
-    first_bad = min(first_bad, partials[o + 6u]);
+    bad = bad + partials[o + STAT_BAD];
+    first_bad = min(first_bad, partials[o + STAT_FIRST_BAD]);
   }
-  stats[so] = bitcast<u32>(mn);
-  stats[so + 1u] = bitcast<u32>(mx);
-  stats[so + 2u] = bitcast<u32>(m);
-  stats[so + 3u] = bitcast<u32>(amax);
-  stats[so + 4u] = finite;
-  stats[so + 5u] = bad;
-  stats[so + 6u] = first_bad;
+  stats[so + STAT_MIN] = bitcast<u32>(mn);
+  stats[so + STAT_MAX] = bitcast<u32>(mx);
+  stats[so + STAT_PEAK] = bitcast<u32>(m);
+  stats[so + STAT_PEAK_ABS] = bitcast<u32>(amax);
+  stats[so + STAT_FINITE] = finite;
+  stats[so + STAT_BAD] = bad;
+  stats[so + STAT_FIRST_BAD] = first_bad;
 }

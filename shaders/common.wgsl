@@ -5,11 +5,13 @@
 // src/webgpu/shaders.ts, which derives the byte layout (every field is 4 bytes).
 //
 // What selects code paths is not in `P` but compiled in: src/webgpu/shaders.ts prepends
-// `const PROFILE` (0 onnx, 1 pytorch, 2 ggml), `BITS` (8 or 4), `GRANULARITY` (0 tensor,
-// 1 channel, 2 group), `SYMMETRIC`, `GIVEN` (1 when the caller supplied scales), `UNIFORM_WORDS`
-// (quantize.wgsl: every word's elements share a parameter) and `SUBGROUPS` (read by no kernel:
-// it keys the row kernel built with row_partials_subgroups.wgsl) to each pipeline's source, and
-// `RUN_WORDS` (quantize.wgsl's words per invocation per tensor, which the host dispatches by). A
+// `const PROFILE` (compared with PROFILE_ONNX, PROFILE_PYTORCH, PROFILE_GGML), `BITS` (8 or 4),
+// `GRANULARITY` (GRANULARITY_TENSOR, _CHANNEL, _GROUP), `SYMMETRIC`, `GIVEN` (1 when the caller
+// supplied scales), `UNIFORM_WORDS` (quantize.wgsl: every word's elements share a parameter) and
+// `SUBGROUPS` (read by no kernel: it keys the row kernel built with row_partials_subgroups.wgsl)
+// to each pipeline's source, with the named values those compare against, `RUN_WORDS`
+// (quantize.wgsl's words per invocation per tensor, which the host dispatches by) and the
+// statistics record's word offsets `STAT_MIN` … `STAT_FIRST_BAD` and length `STAT_WORDS`. A
 // branch on a uniform still costs every lane both sides on a CPU emulation such as SwiftShader,
 // and a real GPU gains too from code it never has to skip.
 //
@@ -54,11 +56,11 @@ fn launder(x: f32) -> f32 {
 
 // Index (global, ONNX layout) of the scale/zero point that element i (flat) uses.
 fn param_of(i: u32) -> u32 {
-  if (GRANULARITY == 0u) { return 0u; }
+  if (GRANULARITY == GRANULARITY_TENSOR) { return 0u; }
   let row = i / P.inner;
   let n = i % P.inner;
   let k = row % P.axis_len;
-  if (GRANULARITY == 1u) { return k; }
+  if (GRANULARITY == GRANULARITY_CHANNEL) { return k; }
   let o = row / P.axis_len;
   return (o * P.num_blocks + k / P.block) * P.inner + n;
 }
@@ -81,16 +83,16 @@ fn quant_layout() -> Layout {
 }
 
 fn member_count(L: Layout, p: u32) -> u32 {
-  if (L.granularity == 0u) { return L.numel; }
-  if (L.granularity == 1u) { return L.outer * L.inner; }
+  if (L.granularity == GRANULARITY_TENSOR) { return L.numel; }
+  if (L.granularity == GRANULARITY_CHANNEL) { return L.outer * L.inner; }
   let b = (p / L.inner) % L.num_blocks;
   return min(L.block, L.axis_len - b * L.block);
 }
 
 // Flat index of the j-th member (in flat order) of parameter p.
 fn member(L: Layout, p: u32, j: u32) -> u32 {
-  if (L.granularity == 0u) { return j; }
-  if (L.granularity == 1u) {
+  if (L.granularity == GRANULARITY_TENSOR) { return j; }
+  if (L.granularity == GRANULARITY_CHANNEL) {
     return ((j / L.inner) * L.axis_len + p) * L.inner + j % L.inner;
   }
   let n = p % L.inner;
@@ -103,8 +105,8 @@ fn member(L: Layout, p: u32, j: u32) -> u32 {
 // How many members of parameter p have a flat index below c. Members map to increasing flat
 // indices, so those inside a chunk [c0, c1) are exactly count_below(c0) .. count_below(c1).
 fn count_below(L: Layout, p: u32, c: u32) -> u32 {
-  if (L.granularity == 0u) { return min(c, L.numel); }
-  if (L.granularity == 1u) {
+  if (L.granularity == GRANULARITY_TENSOR) { return min(c, L.numel); }
+  if (L.granularity == GRANULARITY_CHANNEL) {
     let rowc = c / L.inner;
     var full = 0u;
     if (rowc > p) { full = min(L.outer, (rowc - p + L.axis_len - 1u) / L.axis_len); }

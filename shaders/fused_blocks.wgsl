@@ -34,16 +34,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var len = P.inner;
   // ggml's blocked axis is a multiple of its block (checked on the host), so block g starts at
   // g·block; other blocks may be short at a row's end, which costs a division per invocation.
-  if (GRANULARITY == 2u && PROFILE == 2u) {
+  if (GRANULARITY == GRANULARITY_GROUP && PROFILE == PROFILE_GGML) {
     start = g * P.block;
     len = P.block;
-  } else if (GRANULARITY == 2u) {
+  } else if (GRANULARITY == GRANULARITY_GROUP) {
     let b = g % P.num_blocks;
     start = (g / P.num_blocks) * P.axis_len + b * P.block;
     len = min(P.block, P.axis_len - b * P.block);
   }
   let base = (start - P.chunk_start) / 4u;
-  if (PROFILE == 2u && BITS == 8u) {
+  if (PROFILE == PROFILE_GGML && BITS == 8u) {
     q8_0_block(g, base, start);
     return;
   }
@@ -53,7 +53,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var m = 0.0;
   var amax = 0.0;
   var emax = vec4<u32>(0u);
-  if (SYMMETRIC == 1u && PROFILE != 2u) {
+  if (SYMMETRIC == 1u && PROFILE != PROFILE_GGML) {
     var mag = vec4<u32>(0u);
     for (var k = 0u; k < quads; k = k + 1u) {
       mag = max(mag, magnitude4(input[base + k]));
@@ -72,7 +72,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let v = input[base + k];
       emax = max(emax, bitcast<vec4<u32>>(v) & vec4<u32>(0x7f800000u));
       // Q4_0's scale reads only its peak.
-      if (PROFILE != 2u) {
+      if (PROFILE != PROFILE_GGML) {
         mn = min(mn, v);
         mx = max(mx, v);
       } else {
@@ -99,13 +99,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   zero_points[g] = q.zp;
   let word_base = (start - P.chunk_start) * BITS / 32u;
   // An 8-bit word is one vec4, a 4-bit word two.
-  if (BITS == 8u && PROFILE == 0u) {
+  if (BITS == 8u && PROFILE == PROFILE_ONNX) {
     onnx_words(base, word_base, quads, q);
   } else if (BITS == 8u) {
     for (var k = 0u; k < quads; k = k + 1u) {
       packed[word_base + k] = pack4(codes4(input[base + k], q), 0u);
     }
-  } else if (PROFILE == 2u && ggml_tame(q.inv)) {
+  } else if (PROFILE == PROFILE_GGML && ggml_tame(q.inv)) {
     for (var k = 0u; k < quads; k = k + 2u) {
       packed[word_base + k / 2u] = pack4(q4_0_codes4(input[base + k], q.inv), 0u) | pack4(q4_0_codes4(input[base + k + 1u], q.inv), 1u);
     }

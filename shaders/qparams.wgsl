@@ -19,7 +19,7 @@ struct QParams {
 fn symmetric_zero_point() -> i32 {
   if (P.qmin < 0) { return 0; }
   // Unsigned: ONNX centres the restricted range [0, qmax] (qmax = 254 or 14); PyTorch uses 128 / 8.
-  if (PROFILE == 0u) { return P.qmax / 2; }
+  if (PROFILE == PROFILE_ONNX) { return P.qmax / 2; }
   return (P.qmax + 1) / 2;
 }
 
@@ -49,7 +49,7 @@ fn with_inverse(scale: f32, zp: i32, code_scale: f32) -> QParams {
 // mn, mx: the finite minimum and maximum; m: the first element of largest magnitude; amax = |m|.
 fn qparams_of(mn: f32, mx: f32, m: f32, amax: f32) -> QParams {
   let levels = f32(P.qmax - P.qmin);
-  if (PROFILE == 2u) {
+  if (PROFILE == PROFILE_GGML) {
     var code_scale = 0.0;
     if (BITS == 8u) {
       code_scale = div_rn_127(amax);
@@ -62,7 +62,7 @@ fn qparams_of(mn: f32, mx: f32, m: f32, amax: f32) -> QParams {
   let hi = max(mx, 0.0);
   var scale = 0.0;
   var zp = 0;
-  if (PROFILE == 0u) {
+  if (PROFILE == PROFILE_ONNX) {
     var rmin = lo;
     var rmax = hi;
     if (SYMMETRIC == 1u) {

@@ -54,7 +54,7 @@ fn quad(local: u32) -> vec4<f32> {
 // channel, or the same block of a row when blocks run along the last axis. Parameter indices
 // alone cannot tell: along a last axis they wrap around from one row to the next.
 fn same_param(i0: u32, i1: u32) -> bool {
-  if (GRANULARITY == 1u) { return i0 / P.inner == i1 / P.inner; }
+  if (GRANULARITY == GRANULARITY_CHANNEL) { return i0 / P.inner == i1 / P.inner; }
   if (P.inner != 1u) { return false; }
   let r0 = i0 / P.axis_len;
   return r0 == i1 / P.axis_len && (i0 - r0 * P.axis_len) / P.block == (i1 - r0 * P.axis_len) / P.block;
@@ -107,12 +107,12 @@ fn onnx_run(w0: u32, w1: u32, q: QParams) {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let per_word = 32u / BITS;
   let words = (P.chunk_len + per_word - 1u) / per_word;
-  if (GRANULARITY == 0u) {
+  if (GRANULARITY == GRANULARITY_TENSOR) {
     let w0 = flat_id(gid) * RUN_WORDS;
     if (w0 >= words) { return; }
     let w1 = min(w0 + RUN_WORDS, words);
     let q = params_at(0u);
-    if (PROFILE == 0u) {
+    if (PROFILE == PROFILE_ONNX) {
       onnx_run(w0, w1, q);
     } else {
       for (var w = w0; w < w1; w = w + 1u) { packed[w] = uniform_word(w, q); }

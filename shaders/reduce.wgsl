@@ -1,6 +1,6 @@
 // reduce.wgsl — per-parameter statistics of one chunk, in slices.
 //
-// Bindings: P (uniform), input (the chunk's float32 values as bits), partials (out, 7 words per
+// Bindings: P (uniform), input (the chunk's float32 values as bits), partials (out, STAT_WORDS words per
 //   (parameter, slice)).
 // Dispatch: param_count × slices invocations, folded to 2-D; invocation t handles parameter
 //   param_base + t / slices, slice t % slices. No workgroup memory and no barriers.
@@ -67,8 +67,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   // four at a time once aligned: a vec4 of min, max and largest exponent field, the first
   // non-finite index looked for only when that field says there is one. ggml Q4_0's peak needs
   // every element in order and keeps the scalar walk.
-  let contiguous = GRANULARITY == 0u || (GRANULARITY == 1u && P.outer == 1u) || (GRANULARITY == 2u && P.inner == 1u);
-  if (contiguous && !(PROFILE == 2u && BITS == 4u) && je - js >= 8u) {
+  let contiguous = GRANULARITY == GRANULARITY_TENSOR || (GRANULARITY == GRANULARITY_CHANNEL && P.outer == 1u) ||
+    (GRANULARITY == GRANULARITY_GROUP && P.inner == 1u);
+  if (contiguous && !(PROFILE == PROFILE_GGML && BITS == 4u) && je - js >= 8u) {
     let f0 = member(L, p, js) - P.chunk_start;
     let head = (4u - f0 % 4u) % 4u;
     let quads = (je - js - head) / 4u;
@@ -116,12 +117,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     j = js + head + 4u * quads;
   }
   for (; j < je; j = j + 1u) { fold_scalar(L, p, j, &mn, &mx, &m, &amax, &finite, &bad, &first_bad); }
-  let o = t * 7u;
-  partials[o] = bitcast<u32>(mn);
-  partials[o + 1u] = bitcast<u32>(mx);
-  partials[o + 2u] = bitcast<u32>(m);
-  partials[o + 3u] = bitcast<u32>(amax);
-  partials[o + 4u] = finite;
-  partials[o + 5u] = bad;
-  partials[o + 6u] = first_bad;
+  let o = t * STAT_WORDS;
+  partials[o + STAT_MIN] = bitcast<u32>(mn);
+  partials[o + STAT_MAX] = bitcast<u32>(mx);
+  partials[o + STAT_PEAK] = bitcast<u32>(m);
+  partials[o + STAT_PEAK_ABS] = bitcast<u32>(amax);
+  partials[o + STAT_FINITE] = finite;
+  partials[o + STAT_BAD] = bad;
+  partials[o + STAT_FIRST_BAD] = first_bad;
 }

@@ -6,7 +6,7 @@ import type { FormatKernel } from '../schemes/format.js';
 import type { GpuOptions, QuantScheme } from '../types.js';
 import type { GpuContext } from './device.js';
 import type { RowKernel } from './kernels.js';
-import type { UniformValues } from './shaders.js';
+import { GRANULARITY_CODES, PROFILE_CODES, type UniformValues } from './shaders.js';
 
 /** Elements each reduction invocation walks. */
 export const SLICE_LEN = 256;
@@ -18,8 +18,6 @@ const MAX_SLICES = 1024;
 /** Windows an array-to-array one-pass quantization is cut into, each of at least this many elements. */
 export const PIPELINE_WINDOWS = 4;
 export const PIPELINE_MIN_ELEMENTS = 1 << 20;
-const PROFILES = { onnx: 0, pytorch: 1, ggml: 2 } as const;
-const GRANULARITIES = { tensor: 0, channel: 1, group: 2 } as const;
 
 export interface Span {
   start: number;
@@ -168,8 +166,8 @@ export function makePlan(ctx: GpuContext, layout: Layout, scheme: QuantScheme, r
     ctx, layout, numel,
     base: {
       numel, outer: layout.outer, axis_len: layout.axisLen, inner: layout.inner, block: layout.blockSize,
-      num_blocks: layout.numBlocks, granularity: GRANULARITIES[layout.granularity], slice_len: SLICE_LEN,
-      profile: PROFILES[scheme.profile], bits: bitsOf(scheme.dtype), qmin: range.qmin, qmax: range.qmax,
+      num_blocks: layout.numBlocks, granularity: GRANULARITY_CODES[layout.granularity], slice_len: SLICE_LEN,
+      profile: PROFILE_CODES[scheme.profile], bits: bitsOf(scheme.dtype), qmin: range.qmin, qmax: range.qmax,
       symmetric: scheme.symmetric ? 1 : 0, subgroups: 0, uniform_words: 0, zero: 0, m_outer: 0, m_axis_len: 0, m_inner: 0,
     },
   };

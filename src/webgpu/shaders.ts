@@ -15,6 +15,7 @@ import rowPartials from '../../shaders/row_partials.wgsl?raw';
 import rowPartialsSubgroups from '../../shaders/row_partials_subgroups.wgsl?raw';
 import type { FormatKernel } from '../schemes/format.js';
 import { minmax } from '../schemes/minmax.js';
+import type { Granularity, Profile } from '../types.js';
 
 export type KernelName =
   | 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'fused_rows' | 'fused_blocks' | 'dequantize' | 'metrics';
@@ -36,10 +37,22 @@ export type Specialization = Record<(typeof SPEC_FIELDS)[number], number>;
 /** Words per invocation of quantize.wgsl per tensor: the host sizes its dispatch by it. */
 export const QUANTIZE_RUN_WORDS = 16;
 
+/**
+ * The values `PROFILE` and `GRANULARITY` take, which kernels compare with by name
+ * (`PROFILE == PROFILE_GGML`, `GRANULARITY == GRANULARITY_GROUP`).
+ */
+export const PROFILE_CODES: Readonly<Record<Profile, number>> = { onnx: 0, pytorch: 1, ggml: 2 };
+export const GRANULARITY_CODES: Readonly<Record<Granularity, number>> = { tensor: 0, channel: 1, group: 2 };
+
+const NAMED_CODES = [
+  ...Object.entries(PROFILE_CODES).map(([k, v]) => `const PROFILE_${k.toUpperCase()}: u32 = ${v}u;\n`),
+  ...Object.entries(GRANULARITY_CODES).map(([k, v]) => `const GRANULARITY_${k.toUpperCase()}: u32 = ${v}u;\n`),
+].join('');
+
 /** The constants that specialise a pipeline, and those host and kernels share, as WGSL. */
 export function specHeader(spec: Specialization): string {
   const spec_ = SPEC_FIELDS.map((f) => `const ${f.toUpperCase()}: u32 = ${spec[f]}u;\n`).join('');
-  return `${spec_}const RUN_WORDS: u32 = ${QUANTIZE_RUN_WORDS}u;\n${STATS_HEADER}`;
+  return `${spec_}${NAMED_CODES}const RUN_WORDS: u32 = ${QUANTIZE_RUN_WORDS}u;\n${STATS_HEADER}`;
 }
 
 /** The statistics record's word offsets (`STAT_MIN`, …) and length (`STAT_WORDS`), from its one declaration. */
