@@ -18,9 +18,13 @@ export {
   readSafetensors, readSafetensorsF32, readSafetensorsF32Range, safetensorsHeader, writeSafetensors,
 } from '../formats/safetensors.js';
 export type { OutputTensor, SafetensorsFile, SafetensorsTensor } from '../formats/safetensors.js';
+export { parseSafetensorsIndex, safetensorsIndexJson, shardFileName } from '../formats/index-json.js';
+export type { SafetensorsIndex } from '../formats/index-json.js';
+export { DEFAULT_MAX_SHARD_BYTES, mergeQuantizationConfig, openModelFolder, quantizeFolder } from './folder.js';
+export type { FolderFile, FolderSink, ModelFolder, OutputFile, QuantizeFolderOptions } from './folder.js';
 export { passThroughReason } from './policy.js';
 export type { TensorPolicy } from './policy.js';
 export { quantizeModel } from './quantize-model.js';
-export type { ModelProgress, OutputFormat, QuantizeModelOptions } from './quantize-model.js';
+export type { ModelProgress, OutputFormat, QuantizeModelOptions, ShardedSink, ShardPlan } from './quantize-model.js';
 export { clippedCount, clippedCounter, formatBytes, formatReport } from './report.js';
 export type { ModelReport, TensorReport } from './report.js';

@@ -59,6 +59,34 @@ export interface QuantizeModelOptions extends TensorPolicy {
 
 const DEFAULT_CHUNK_ELEMENTS = 4 * 1024 * 1024;
 
+/** One file of a sharded safetensors output, planned before anything is written. */
+export interface ShardPlan {
+  /** 0-based. */
+  index: number;
+  count: number;
+  /** The entries it holds, in order; a quantized tensor's entries are never split across shards. */
+  tensors: OutputTensor[];
+  /** Its tensors' bytes, headers aside (what `max shard size` bounds, as transformers counts). */
+  dataBytes: number;
+}
+
+/**
+ * A safetensors output split into several files, as transformers' `save_pretrained` splits one:
+ * tensors in order, a shard closed when the next tensor would take its data past `maxShardBytes`;
+ * a tensor larger than that gets a shard of its own. Shards are written one after the other.
+ */
+export interface ShardedSink {
+  maxShardBytes: number;
+  /** Where shard `plan.index` goes; asked for when it is due, after the earlier shards are closed. */
+  open(plan: ShardPlan): Promise<ByteSink>;
+  /** Every byte of the shard has been written to the sink `open` gave. */
+  close(plan: ShardPlan): Promise<void>;
+}
+
+function isSharded(sink: ByteSink | ShardedSink): sink is ShardedSink {
+  return typeof (sink as ShardedSink).open === 'function';
+}
+
 interface Job {
   tensor: ModelTensor;
   /** Undefined when the tensor passes through. */
@@ -304,14 +332,21 @@ type Produce = (index: number, part: number, parts: number, quantized: Quantized
 
 /**
  * Quantizes every tensor the policy selects and writes the model to `sink`: safetensors in the
- * compressed-tensors layout, or GGUF with Q8_0 / Q4_0 tensors. Tensors are read, quantized and
- * written a chunk at a time (`chunkElements`), so memory stays bounded whatever their size.
+ * compressed-tensors layout, or GGUF with Q8_0 / Q4_0 tensors. A {@link ShardedSink} takes
+ * safetensors split into shards of bounded size instead of one file. Tensors are read, quantized
+ * and written a chunk at a time (`chunkElements`), so memory stays bounded whatever their size.
  * Returns the quality report.
  */
-export async function quantizeModel(model: ModelFile, sink: ByteSink, options: QuantizeModelOptions): Promise<ModelReport> {
+export async function quantizeModel(model: ModelFile, sink: ByteSink | ShardedSink, options: QuantizeModelOptions): Promise<ModelReport> {
   const started = performance.now();
   const format = options.format ?? model.format;
   checkFormats(model, format, options.scheme);
+  if (isSharded(sink) && format !== 'safetensors') {
+    throw new QuantizationError('sharded output is written as safetensors only', { field: 'format' });
+  }
+  if (isSharded(sink) && !(Number.isSafeInteger(sink.maxShardBytes) && sink.maxShardBytes > 0)) {
+    throw new QuantizationError(`maxShardBytes must be a positive integer; got ${String(sink.maxShardBytes)}`, { field: 'options.maxShardBytes' });
+  }
   const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
   if (!Number.isSafeInteger(chunkElements) || chunkElements < 1) {
     throw new QuantizationError(`options.chunkElements must be a positive integer; got ${String(chunkElements)}`, {
@@ -366,7 +401,7 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink, options: Q
   let written: { bytes: number; config?: Record<string, unknown> };
   try {
     written = format === 'gguf'
-      ? { bytes: await writeGgufModel(model as GgufFile, sink, jobs, options.scheme, produce) }
+      ? { bytes: await writeGgufModel(model as GgufFile, sink as ByteSink, jobs, options.scheme, produce) }
       : await writeSafetensorsModel(model as SafetensorsFile, sink, jobs, options.scheme, produce);
   } finally {
     await current?.work.close();
@@ -421,8 +456,34 @@ function compressedTensorsReportWarnings(jobs: Job[], scheme: QuantScheme): stri
   return warnings;
 }
 
+/**
+ * Splits the output entries into shards: a quantized tensor's entries (`first` marks where each
+ * tensor's begin) stay together, and a shard is closed when the next tensor would take it past
+ * `max` bytes of data.
+ */
+function planShards(entries: OutputTensor[], first: boolean[], max: number): ShardPlan[] {
+  const groups: OutputTensor[][] = [];
+  entries.forEach((e, i) => {
+    if (first[i] || groups.length === 0) groups.push([]);
+    (groups.at(-1) as OutputTensor[]).push(e);
+  });
+  const shards: { tensors: OutputTensor[]; dataBytes: number }[] = [];
+  let current: { tensors: OutputTensor[]; dataBytes: number } | undefined;
+  for (const group of groups) {
+    const bytes = group.reduce((n, e) => n + e.byteLength, 0);
+    if (!current || (current.tensors.length > 0 && current.dataBytes + bytes > max)) {
+      current = { tensors: [], dataBytes: 0 };
+      shards.push(current);
+    }
+    current.tensors.push(...group);
+    current.dataBytes += bytes;
+  }
+  if (shards.length === 0) shards.push({ tensors: [], dataBytes: 0 });
+  return shards.map((s, index) => ({ index, count: shards.length, ...s }));
+}
+
 async function writeSafetensorsModel(
-  model: SafetensorsFile, sink: ByteSink, jobs: Job[], scheme: QuantScheme, produce: Produce,
+  model: SafetensorsFile, sink: ByteSink | ShardedSink, jobs: Job[], scheme: QuantScheme, produce: Produce,
 ): Promise<{ bytes: number; config: Record<string, unknown> }> {
   const outputs: OutputTensor[] = [];
   const owner: { job: number; part: number; parts: number }[] = [];
@@ -449,9 +510,17 @@ async function writeSafetensorsModel(
   const embeddings = jobs.filter((j) => j.scheme && embeddingOrHead(j.tensor.name) === 'embedding').map((j) => moduleName(j.tensor.name));
   const config = quantizationConfig(scheme, ignore, ['Linear', ...embeddings]);
   const metadata = { ...(model.metadata ?? {}), quantization_config: JSON.stringify(config) };
-  const bytes = await writeSafetensors(sink, outputs, metadata, (index) => {
-    const { job, part, parts } = owner[index] as { job: number; part: number; parts: number };
+  const write = (to: ByteSink, tensors: OutputTensor[], first: number) => writeSafetensors(to, tensors, metadata, (index) => {
+    const { job, part, parts } = owner[first + index] as { job: number; part: number; parts: number };
     return produce(job, part, parts, quantized[job] as QuantizedOutput);
   });
+  if (!isSharded(sink)) return { bytes: await write(sink, outputs, 0), config };
+  let bytes = 0;
+  let first = 0;
+  for (const shard of planShards(outputs, owner.map((o) => o.part === 0), sink.maxShardBytes)) {
+    bytes += await write(await sink.open(shard), shard.tensors, first);
+    await sink.close(shard);
+    first += shard.tensors.length;
+  }
   return { bytes, config };
 }
