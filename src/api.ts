@@ -1,10 +1,13 @@
 import { symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
-import { metricsFromSums, reconstructionMetrics } from './cpu/metrics.js';
+import { emptySums, metricsFromSums, metricsLayout, reconstructionMetrics } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { findNonFinite } from './cpu/reduce.js';
+import { emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
-import { bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, nonFiniteError, normalizeAxis, shapeElements } from './layout.js';
+import { codeParams, fastCodes, fastDequantize, type FastPlan, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
+import {
+  bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, makeLayout, nonFiniteError, normalizeAxis, shapeElements,
+} from './layout.js';
 import type { QParams } from './schemes/format.js';
 import { calibrateOnCpu } from './schemes/calibrate.js';
 import { formatOf } from './schemes/registry.js';
@@ -12,12 +15,12 @@ import { resolveScheme } from './schemes/resolve.js';
 import type { Backend, GpuQuantizedTensor, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
 import { dequantizeOnGpu, type GpuInput, quantizeOnGpu } from './webgpu/engine.js';
 
-const BACKENDS: readonly Backend[] = ['cpu', 'webgpu'];
+const BACKENDS: readonly Backend[] = ['cpu', 'reference', 'webgpu'];
 
 export function selectBackend(options: Pick<QuantOptions, 'backend'> | undefined): Backend {
   const backend = options?.backend ?? 'cpu';
   if (!BACKENDS.includes(backend)) {
-    throw new QuantizationError(`options.backend must be 'cpu' or 'webgpu'; got ${String(backend)}`, {
+    throw new QuantizationError(`options.backend must be 'cpu', 'reference' or 'webgpu'; got ${String(backend)}`, {
       field: 'options.backend',
     });
   }
@@ -46,7 +49,8 @@ function checkInput(x: GpuInput, shape: readonly number[], backend: Backend, opt
   if (options?.output === 'gpu' && backend !== 'webgpu') {
     throw new QuantizationError("output: 'gpu' needs backend: 'webgpu'", { field: 'options.output' });
   }
-  if (backend === 'webgpu') return;
+  // The fast engine finds NaN and ±Infinity as it reads the data.
+  if (backend !== 'reference') return;
   const bad = findNonFinite(x);
   if (bad >= 0) throw nonFiniteError(x[bad], bad, shape);
 }
@@ -115,6 +119,12 @@ async function produce(
     });
   }
   options?.signal?.throwIfAborted();
+  const plan = backend === 'cpu' ? fastPlan(scheme, layout) : undefined;
+  if (plan) return quantizeFast(x, shape, layout, scheme, plan, given, axis, options ?? {});
+  if (backend === 'cpu') {
+    const bad = findNonFinite(x);
+    if (bad >= 0) throw nonFiniteError(x[bad], bad, shape);
+  }
   const p: QParams = given
     ? { ...given, codeScales: given.scales, range: fullRange(scheme.dtype) }
     : await calibrateOnCpu(scheme, layout, x.length, async () => x);
@@ -122,6 +132,30 @@ async function produce(
   return {
     shape: [...shape], scheme, codes, packed: packCodes(codes, bitsOf(scheme.dtype)), scales: p.scales,
     zeroPoints: p.zeroPoints, backend, ...cpuMetrics(x, shape, layout, codes, p.scales, p.zeroPoints, axis),
+  };
+}
+
+/**
+ * The fast engine's result: statistics (or, with given parameters, only the NaN scan), the format's
+ * parameters from the registry, then codes, packed words and metrics in one pass over the data.
+ */
+async function quantizeFast(
+  x: Float32Array, shape: readonly number[], layout: Layout, scheme: QuantScheme, plan: FastPlan,
+  given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, axis: number | undefined, options: QuantOptions,
+): Promise<QuantizedTensor> {
+  const run = { workers: options.workers, signal: options.signal };
+  const stats = emptyStats(given ? 1 : layout.paramCount);
+  const bad = await fastScan(given ? kernelLayout(makeLayout(shape, 'tensor', 0, 1)) : plan.L, x, 0, stats, run);
+  if (bad >= 0) throw nonFiniteError(x[bad], bad, shape);
+  const p: QParams = given
+    ? { ...given, codeScales: given.scales, range: fullRange(scheme.dtype) }
+    : formatOf(scheme).cpu.params(stats, scheme);
+  const ml = axis === undefined ? undefined : metricsLayout(shape, axis);
+  const sums = ml && emptySums(ml.paramCount);
+  const { codes, packed } = await fastCodes(plan, x, 0, codeParams(plan, p), ml && sums && { M: kernelLayout(ml), sums }, run);
+  return {
+    shape: [...shape], scheme, codes, packed, scales: p.scales, zeroPoints: p.zeroPoints, backend: 'cpu',
+    ...(ml && sums && axis !== undefined ? { metrics: metricsFromSums(sums, ml.axis) } : {}),
   };
 }
 
@@ -271,7 +305,8 @@ export async function dequantize(
   if (backend === 'webgpu' || !('codes' in q)) {
     return (await dequantizeOnGpu(q, q.shape, layout, scheme, options ?? {})).values;
   }
-  return dequantizeCodes(q.codes, layout, q.scales, q.zeroPoints);
+  if (backend === 'reference') return dequantizeCodes(q.codes, layout, q.scales, q.zeroPoints);
+  return fastDequantize(layout, q.codes, q.scales, q.zeroPoints);
 }
 
 function byteSize(data: ArrayBufferView | GPUBuffer): number {

@@ -8,6 +8,7 @@ export { errorMetrics } from './cpu/metrics.js';
 export type { ErrorMetrics, ErrorStats } from './types.js';
 export { FormatError, QuantizationError } from './errors.js';
 export { adapterFacts, adapterName, releaseDevice } from './webgpu/device.js';
+export { releaseWorkers } from './fast/pool.js';
 export * as reference from './cpu/index.js';
 export { calibratorOf, formatOf, listCalibrators, listFormats, registerCalibrator, registerFormat } from './schemes/registry.js';
 export type { Calibrator, Refinement, StatField } from './schemes/calibrator.js';

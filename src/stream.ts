@@ -2,10 +2,11 @@
 // its codes are handed out chunk by chunk, with the same results as `quantize` on the whole tensor.
 import { addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { findNonFinite } from './cpu/reduce.js';
+import { emptyStats, findNonFinite } from './cpu/reduce.js';
+import { codeParams, fastCodes, type FastPlan, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
-import { bitsOf, isSigned, lcm, nonFiniteError, shapeElements } from './layout.js';
+import { bitsOf, isSigned, type Layout, lcm, nonFiniteError, shapeElements } from './layout.js';
 import { calibrateOnCpu } from './schemes/calibrate.js';
 import { formatOf } from './schemes/registry.js';
 import { resolveScheme } from './schemes/resolve.js';
@@ -110,6 +111,9 @@ export async function quantizeStream(
     if (numel <= size) cached = values;
     return values;
   };
+  const plan = backend === 'cpu' ? fastPlan(resolved, layout) : undefined;
+  if (plan) return streamFast(read, numel, size, shape, resolved, layout, plan, axis, options);
+
   // The calibration pass sees every element first: it alone looks for NaN and ±Inf.
   let scanned = 0;
   const p = await calibrateOnCpu(resolved, layout, numel, async (start) => {
@@ -135,5 +139,35 @@ export async function quantizeStream(
   return {
     shape: [...shape], scheme: resolved, scales: p.scales, zeroPoints: p.zeroPoints, backend,
     ...(sums && axis !== undefined ? { metrics: metricsFromSums(sums, axis) } : {}),
+  };
+}
+
+/** The CPU path on the fast engine: statistics chunk by chunk, the format's parameters, then codes. */
+async function streamFast(
+  read: (start: number) => Promise<Float32Array>, numel: number, size: number, shape: readonly number[], scheme: QuantScheme,
+  layout: Layout, plan: FastPlan, axis: number | undefined, options: StreamOptions,
+): Promise<StreamedTensor> {
+  const run = { workers: options.workers, signal: options.signal };
+  const stats = emptyStats(layout.paramCount);
+  for (let start = 0; start < numel; start += size) {
+    const values = await read(start);
+    const bad = await fastScan(plan.L, values, start, stats, run);
+    if (bad >= 0) throw nonFiniteError(values[bad - start], bad, shape);
+  }
+  const p = formatOf(scheme).cpu.params(stats, scheme);
+  const c = codeParams(plan, p);
+  await options.onParams?.({ scales: p.scales, zeroPoints: p.zeroPoints });
+  const ml = axis === undefined ? undefined : metricsLayout(shape, axis);
+  const sums = ml && emptySums(ml.paramCount);
+  const metrics = ml && sums && { M: kernelLayout(ml), sums };
+  for (let start = 0; start < numel; start += size) {
+    const values = await read(start);
+    const { codes, packed } = await fastCodes(plan, values, start, c, metrics, run);
+    await options.onChunk({ start, values, codes, packed });
+    options.onProgress?.({ stage: 'quantize', doneBytes: (start + values.length) * 4, totalBytes: numel * 4 });
+  }
+  return {
+    shape: [...shape], scheme, scales: p.scales, zeroPoints: p.zeroPoints, backend: 'cpu',
+    ...(ml && sums ? { metrics: metricsFromSums(sums, ml.axis) } : {}),
   };
 }

@@ -13,7 +13,11 @@ export type Profile = 'onnx' | 'pytorch' | 'ggml';
 
 export type Granularity = 'tensor' | 'channel' | 'group';
 
-export type Backend = 'cpu' | 'webgpu';
+/**
+ * Where the work runs: `'cpu'` the fast CPU engine (every core), `'reference'` the plain
+ * TypeScript reference it equals bit for bit, `'webgpu'` the WGSL kernels.
+ */
+export type Backend = 'cpu' | 'reference' | 'webgpu';
 
 /**
  * How a tensor is quantized.
@@ -81,12 +85,17 @@ export interface GpuQuantizedTensor {
 }
 
 /**
- * Options shared by every operation. `backend` defaults to `'cpu'`, the reference, which runs
- * everywhere; `'webgpu'` runs on the caller's `device` or on one the library acquires, and fails
+ * Options shared by every operation. `backend` defaults to `'cpu'`, the fast CPU engine, which
+ * runs everywhere and equals `'reference'` bit for bit; `'webgpu'` runs on the caller's `device` or on one the library acquires, and fails
  * with a clear error rather than falling back to the CPU.
  */
 export interface QuantOptions extends GpuOptions {
   backend?: Backend;
+  /**
+   * Workers of the `'cpu'` backend: by default one per logical core; 1 works in the calling
+   * thread. The workers are kept for the next call (`releaseWorkers()` ends them).
+   */
+  workers?: number;
   /**
    * Also measure the reconstruction error (MSE, max abs error, SQNR, per channel) where the codes
    * are made, without a separate dequantize. Channels run along `axis`: by default the scheme's

@@ -15,7 +15,7 @@ import { type OutputTensor, type SafetensorsFile, writeSafetensors } from '../fo
 import { GGML_BLOCK } from '../layout.js';
 import { resolveScheme } from '../schemes/resolve.js';
 import { type QuantizedChunk, quantizeStream, type StreamOptions } from '../stream.js';
-import type { QuantScheme } from '../types.js';
+import type { Backend, QuantScheme } from '../types.js';
 import type { AdapterFacts } from '../webgpu/device.js';
 import { embeddingOrHead, passThroughReason, type TensorPolicy } from './policy.js';
 import { type Params, type PulledStream, pullStream } from './pull.js';
@@ -40,7 +40,10 @@ export interface QuantizeModelOptions extends TensorPolicy {
   scheme: QuantScheme;
   /** Default: the input's format. */
   format?: OutputFormat;
-  backend: 'cpu' | 'webgpu';
+  /** `'cpu'` (the fast engine), `'reference'` or `'webgpu'`. */
+  backend: Backend;
+  /** Workers of the `'cpu'` backend (default: one per logical core), kept across the model's tensors. */
+  workers?: number;
   device?: GPUDevice;
   signal?: AbortSignal;
   /** Also quantize every tensor on the CPU and compare (meaningful with the WebGPU backend). */
@@ -254,15 +257,16 @@ function quantizedWork(
   const where = { file: model.source.name, tensor: tensor.name };
   const mapError = (err: unknown) => (err instanceof QuantizationError ? new FormatError(err.message, where) : err);
   const read = (start: number, length: number) => readTensorF32Range(model, tensor.name, start, length);
+  const workers = options.workers !== undefined ? { workers: options.workers } : {};
   const stream = (extra: Pick<StreamOptions, 'backend' | 'device' | 'metrics'>): PulledStream => (scaleDtype
     ? storedScaleStream(read, tensor.shape, scheme, scaleDtype, {
-      backend: extra.backend ?? 'cpu', ...(extra.device ? { device: extra.device } : {}), chunkElements,
+      backend: extra.backend ?? 'cpu', ...(extra.device ? { device: extra.device } : {}), chunkElements, ...workers,
       metrics: extra.metrics === true, mapError, ...(options.signal ? { signal: options.signal } : {}),
     })
     : pullStream((hooks) =>
       quantizeStream({ read }, tensor.shape, scheme, {
         // Whole rows per chunk: the compressed-tensors packer works on rows (and Q8_0 / Q4_0 blocks lie within them).
-        chunkElements, alignElements: Math.max(1, tensor.shape.at(-1) ?? 1), ...extra, ...hooks,
+        chunkElements, alignElements: Math.max(1, tensor.shape.at(-1) ?? 1), ...workers, ...extra, ...hooks,
       }).catch((err: unknown) => {
         throw mapError(err);
       }), options.signal));

@@ -12,11 +12,12 @@ import { forEachElementIn } from '../cpu/reduce.js';
 import { storedScale, storedValue } from '../formats/compressed-tensors.js';
 import { resolveScheme } from '../schemes/resolve.js';
 import { type QuantizedChunk, quantizeStream, type StreamedTensor } from '../stream.js';
-import type { QuantParams, QuantScheme } from '../types.js';
+import type { Backend, QuantParams, QuantScheme } from '../types.js';
 import { type Params, type PulledStream, pullStream } from './pull.js';
 
 export interface StoredScaleOptions {
-  backend: 'cpu' | 'webgpu';
+  backend: Backend;
+  workers?: number;
   device?: GPUDevice;
   /** Elements per chunk, rounded down to whole rows (at least one). */
   chunkElements: number;
@@ -47,7 +48,7 @@ export function storedScaleStream(
   const [rows, cols] = shape as [number, number];
   const numel = rows * cols;
   const rowsPerChunk = Math.max(1, Math.floor(options.chunkElements / Math.max(1, cols)));
-  const device = options.device ? { device: options.device } : {};
+  const device = { ...(options.device ? { device: options.device } : {}), ...(options.workers !== undefined ? { workers: options.workers } : {}) };
   // The calibration pass only: the stream is closed once its parameters are in.
   const calibration = pullStream((hooks) => quantizeStream({ read }, shape, scheme, {
     backend: options.backend, ...device, chunkElements: options.chunkElements, alignElements: Math.max(1, cols), ...hooks,

@@ -1,0 +1,72 @@
+// The fast CPU engine equals the reference bit for bit on the GPU-vs-CPU suite's cases, whole and
+// streamed, in this thread (1 worker) and on several workers; with given parameters too.
+import { afterAll, describe, expect, it } from 'vitest';
+import { compareQuantized, dequantize, quantize, quantizeStream, quantizeWithParams, releaseWorkers } from '../../src/index.js';
+import type { ErrorMetrics, ErrorStats, QuantizedTensor, QuantOptions } from '../../src/index.js';
+import { chunkCases, foldCase, fusedCases, type GpuCase, makeData, matrixCases, shapeCases } from '../gpu/suite.js';
+
+afterAll(async () => {
+  await releaseWorkers();
+});
+
+/** Metrics are float64 sums taken in another order: equal to summation rounding. */
+function expectNear(a: ErrorMetrics | undefined, b: ErrorMetrics | undefined): void {
+  expect(a && b).toBeTruthy();
+  if (!a || !b) return;
+  const close = (u: number, v: number) => u === v || Math.abs(u - v) <= 1e-9 * Math.max(Math.abs(u), Math.abs(v));
+  expect(a.perChannel.length).toBe(b.perChannel.length);
+  const pairs: [ErrorStats, ErrorStats][] = [[a, b], ...a.perChannel.map((c, i): [ErrorStats, ErrorStats] => [c, b.perChannel[i] as ErrorStats])];
+  for (const [u, v] of pairs) {
+    expect(close(u.mse, v.mse), `mse ${u.mse} vs ${v.mse}`).toBe(true);
+    expect(u.maxAbsError).toBe(v.maxAbsError);
+    expect(close(u.sqnrDb, v.sqnrDb) || (u.sqnrDb === Infinity && v.sqnrDb === Infinity)).toBe(true);
+  }
+}
+
+const CASES: GpuCase[] = [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases().filter((c) => c.rowKernel !== 'workgroup' && c.rowKernel !== 'invocation'), foldCase()];
+
+async function streamed(x: Float32Array, c: GpuCase, options: QuantOptions): Promise<QuantizedTensor> {
+  const numel = x.length;
+  const codes = new (c.scheme.dtype === 'int8' || c.scheme.dtype === 'int4' ? Int8Array : Uint8Array)(numel);
+  const packedParts: Uint32Array[] = [];
+  const r = await quantizeStream({ read: async (start, length) => x.slice(start, start + length) }, c.shape, c.scheme, {
+    ...options, chunkElements: Math.max(8, Math.ceil(numel / 5)), metrics: true,
+    onChunk: ({ start, codes: part, packed }) => {
+      codes.set(part, start);
+      packedParts.push(packed.slice());
+    },
+  });
+  const packed = new Uint32Array(packedParts.reduce((t, p) => t + p.length, 0));
+  let at = 0;
+  for (const p of packedParts) {
+    packed.set(p, at);
+    at += p.length;
+  }
+  return { ...r, codes, packed };
+}
+
+describe.each([1, 3])('fast CPU engine, %i worker(s), equals the reference', (workers) => {
+  it.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
+    const x = makeData(c.data, c.shape, 3000 + i);
+    const ref = await quantize(x, c.shape, c.scheme, { backend: 'reference', metrics: true });
+    const fast = await quantize(x, c.shape, c.scheme, { backend: 'cpu', workers, metrics: true });
+    expect(fast.backend).toBe('cpu');
+    expect(compareQuantized(fast, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
+    expectNear(fast.metrics, ref.metrics);
+    const s = await streamed(x, c, { backend: 'cpu', workers });
+    expect(compareQuantized(s, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
+    expectNear(s.metrics, ref.metrics);
+    const back = await dequantize(fast, { backend: 'cpu' });
+    expect(Buffer.from(back.buffer).equals(Buffer.from((await dequantize(ref, { backend: 'reference' })).buffer))).toBe(true);
+    if (i % 3 === 0) {
+      const params = {
+        dtype: c.scheme.dtype, profile: c.scheme.profile, scales: ref.scales, zeroPoints: ref.zeroPoints,
+        ...(ref.scheme.granularity === 'tensor' ? {} : { axis: ref.scheme.axis as number }),
+        ...(ref.scheme.granularity === 'group' ? { blockSize: ref.scheme.blockSize as number } : {}),
+      };
+      const a = await quantizeWithParams(x, c.shape, params, { backend: 'cpu', workers });
+      const b = await quantizeWithParams(x, c.shape, params, { backend: 'reference' });
+      expect(compareQuantized(a, b, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
+    }
+  });
+});
