@@ -1,26 +1,16 @@
 // The built-in formats: the affine schemes of the onnx and pytorch profiles, and ggml's Q8_0 and
-// Q4_0. Their formulas live in src/cpu/ (the readable reference) and their kernels in shaders/.
-import { calibrateFromStats, codeRange } from '../cpu/calibrate.js';
-import { quantizeCodes, reciprocals } from '../cpu/quantize.js';
-import { encodeQ4_0Chunk, encodeQ8_0Chunk, GGML_TYPE, LLAMA_FTYPE } from '../formats/ggml-blocks.js';
+// Q4_0. Their CPU reference lives in src/cpu/affine.ts and src/cpu/ggml.ts, their kernels in shaders/.
+import { codeRange, onnxReference, pytorchReference } from '../cpu/affine.js';
+import { q4_0Reference, q8_0Reference } from '../cpu/ggml.js';
 import { QuantizationError } from '../errors.js';
+import { encodeQ4_0Chunk, encodeQ8_0Chunk, GGML_TYPE, LLAMA_FTYPE } from '../formats/ggml-blocks.js';
 import { GGML_BLOCK } from '../layout.js';
 import type { Granularity, Profile, QuantDType } from '../types.js';
 import type { CpuReference, QuantFormat } from './format.js';
 
-/** The reference every built-in format shares: the profile's formulas, chosen by the scheme. */
-const reference: CpuReference = {
-  params: calibrateFromStats,
-  quantizer(layout, scheme, p) {
-    const inv = reciprocals(scheme.profile, p.codeScales);
-    return (x, start) =>
-      quantizeCodes(x, layout, scheme.profile, scheme.dtype, p.codeScales, p.zeroPoints, p.range, undefined, start, inv);
-  },
-};
-
-function affine(profile: Profile, summary: string): QuantFormat {
+function affine(profile: Profile, summary: string, cpu: CpuReference): QuantFormat {
   return {
-    name: profile, summary, profile, selects: (s) => s.profile === profile, codeRange, params: 'affine', cpu: reference,
+    name: profile, summary, profile, selects: (s) => s.profile === profile, codeRange, params: 'affine', cpu,
     gpu: { kind: 'affine', profile },
   };
 }
@@ -62,7 +52,9 @@ function checkGgml(
   }
 }
 
-function ggml(name: 'Q8_0' | 'Q4_0', dtype: 'int8' | 'int4', fileType: number, encodeChunk: typeof encodeQ8_0Chunk): QuantFormat {
+function ggml(
+  name: 'Q8_0' | 'Q4_0', dtype: 'int8' | 'int4', cpu: CpuReference, fileType: number, encodeChunk: typeof encodeQ8_0Chunk,
+): QuantFormat {
   return {
     name: name.toLowerCase(),
     summary: `llama.cpp's ${name}: blocks of ${GGML_BLOCK} ${dtype} codes along the last axis with a float16 scale`,
@@ -72,15 +64,15 @@ function ggml(name: 'Q8_0' | 'Q4_0', dtype: 'int8' | 'int4', fileType: number, e
     check: (shape, s) => checkGgml(shape, s.dtype, s.symmetric, s.granularity, s.axis ?? 0, s.blockSize ?? 0),
     codeRange,
     params: 'affine',
-    cpu: reference,
+    cpu,
     gpu: { kind: 'affine', profile: 'ggml' },
     gguf: { typeName: name, typeId: GGML_TYPE[name], fileType, encodeChunk },
   };
 }
 
 export const BUILTIN_FORMATS: readonly QuantFormat[] = [
-  affine('onnx', 'ONNX QuantizeLinear: any dtype, symmetric or not, per tensor, channel or block'),
-  affine('pytorch', 'PyTorch observers and FBGEMM: any dtype, symmetric or not, per tensor, channel or block'),
-  ggml('Q8_0', 'int8', LLAMA_FTYPE.MOSTLY_Q8_0, encodeQ8_0Chunk),
-  ggml('Q4_0', 'int4', LLAMA_FTYPE.MOSTLY_Q4_0, encodeQ4_0Chunk),
+  affine('onnx', 'ONNX QuantizeLinear: any dtype, symmetric or not, per tensor, channel or block', onnxReference),
+  affine('pytorch', 'PyTorch observers and FBGEMM: any dtype, symmetric or not, per tensor, channel or block', pytorchReference),
+  ggml('Q8_0', 'int8', q8_0Reference, LLAMA_FTYPE.MOSTLY_Q8_0, encodeQ8_0Chunk),
+  ggml('Q4_0', 'int4', q4_0Reference, LLAMA_FTYPE.MOSTLY_Q4_0, encodeQ4_0Chunk),
 ];
