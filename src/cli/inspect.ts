@@ -1,6 +1,7 @@
 // `webgpu-quantizer inspect`: what a model file holds, for a person.
 import { FormatError } from '../errors.js';
 import { type ModelFile, modelTensors } from '../formats/model.js';
+import type { ModelFolder } from '../model/folder.js';
 import { formatBytes as size } from '../model/report.js';
 
 function shortValue(value: unknown, depth = 0): string {
@@ -44,6 +45,23 @@ export function describeModel(model: ModelFile): string {
   for (const t of tensors) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + 1);
   lines.push('', `dtypes: ${[...counts].map(([d, n]) => `${d} × ${n}`).join(', ')}`);
   lines.push(quantizationFound(model, tensors.map((t) => t.dtype)));
+  return lines.join('\n');
+}
+
+/**
+ * A model folder: its files (the shards with their tensor counts, the index, config.json and the
+ * rest), then its weights as one model, the quantization found being config.json's when it has one.
+ */
+export function describeFolder(folder: ModelFolder): string {
+  const lines = [`${folder.name}: model folder, ${folder.index ? `${folder.shards.length} shards named by ${folder.index}` : 'one weights file'}`, '', 'files:'];
+  for (const s of folder.shards) lines.push(`  ${s.path}  ${size(s.file.source.size)}  ${s.file.tensors.length} tensors`);
+  if (folder.index) lines.push(`  ${folder.index}  index`);
+  if (folder.config) lines.push(`  ${folder.config.path}  config`);
+  for (const f of folder.others) lines.push(`  ${f.path}  ${size(f.source.size)}`);
+  const model = describeModel(folder.model).split('\n');
+  lines.push(...model.slice(1, -1));
+  const config = folder.config && (JSON.parse(folder.config.text) as Record<string, unknown>).quantization_config;
+  lines.push(config === undefined ? (model.at(-1) as string) : `quantization (${folder.config?.path}): ${shortValue(config)}`);
   return lines.join('\n');
 }
 

@@ -1,20 +1,23 @@
 #!/usr/bin/env node
-import { basename, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { adapterFacts, adapterName, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
 import { QuantizationError } from '../errors.js';
 import { resolveScheme } from '../schemes/resolve.js';
-import { modelTensors, openModel, readTensorF32Range } from '../formats/model.js';
+import { type ModelFile, modelTensors, openModel, readTensorF32Range } from '../formats/model.js';
+import { type ModelFolder, openModelFolder, quantizeFolder } from '../model/folder.js';
 import { type ModelProgress, quantizeModel } from '../model/quantize-model.js';
 import { passThroughReason } from '../model/policy.js';
 import { formatReport, scaleWarnings } from '../model/report.js';
 import { compareBackendsStreamed } from '../model/verify.js';
 import { type AtomicFile, createAtomicFile, openFileSource } from '../node/files.js';
+import { createAtomicFolder, readFolder } from '../node/folder.js';
 import { syntheticWeights } from '../synthetic.js';
 import type { QuantScheme } from '../types.js';
-import { describeModel } from './inspect.js';
-import { choice, integer, positiveInt, type SchemeFlags, schemeFromFlags } from './options.js';
+import { describeFolder, describeModel } from './inspect.js';
+import { byteSize, choice, integer, positiveInt, type SchemeFlags, schemeFromFlags } from './options.js';
 
 /** Exit codes: 0 success, 1 failure, 2 usage. */
 class UsageError extends Error {}
@@ -28,6 +31,7 @@ interface QuantizeFlags extends SchemeFlags {
   include?: string[];
   exclude?: string[];
   quantizeEmbeddings?: boolean;
+  maxShardSize?: number;
 }
 
 function say(line: string): void {
@@ -88,7 +92,88 @@ function sidecarPath(output: string): string {
   return `${output.replace(/\.safetensors$/, '')}.quantization_config.json`;
 }
 
+/**
+ * A model folder as the input names it: the folder itself, or an index `.json` in it (which
+ * says which file holds the weights); undefined for a model file.
+ */
+async function folderInput(input: string): Promise<{ dir: string; index?: string } | undefined> {
+  const info = await stat(input).catch(() => undefined);
+  if (info?.isDirectory()) return { dir: input };
+  if (info?.isFile() && /\.json$/i.test(input)) return { dir: dirname(input), index: basename(input) };
+  return undefined;
+}
+
+/** Opens a model folder; `close` releases its files. */
+async function openFolder(where: { dir: string; index?: string }): Promise<{ folder: ModelFolder; close(): Promise<void> }> {
+  const listing = await readFolder(where.dir);
+  try {
+    const folder = await openModelFolder(where.dir, listing.files, where.index ? { index: where.index } : {});
+    return { folder, close: () => listing.close() };
+  } catch (err) {
+    await listing.close();
+    throw err;
+  }
+}
+
+function inside(path: string, folder: string): boolean {
+  const r = relative(resolve(folder), resolve(path));
+  return r === '' || (!r.startsWith('..') && !r.startsWith('/'));
+}
+
+async function quantizeFolderCommand(input: string, where: { dir: string; index?: string }, flags: QuantizeFlags): Promise<void> {
+  if (flags.format === 'gguf') {
+    throw new UsageError('a folder of safetensors shards is not converted to GGUF here: quantize it to safetensors (the default), or give a .gguf file');
+  }
+  if (inside(flags.output, where.dir) || inside(where.dir, flags.output)) {
+    throw new UsageError('the output folder must be neither the input folder, nor inside it, nor hold it');
+  }
+  const { folder, close } = await openFolder(where);
+  let out: Awaited<ReturnType<typeof createAtomicFolder>> | undefined;
+  let reportFile: AtomicFile | undefined;
+  try {
+    const scheme = schemeFromFlags(flags, 'safetensors');
+    const backend = await chooseBackend(flags.backend);
+    const verify = flags.verify === true && backend === 'webgpu';
+    if (flags.verify && !verify) say('--verify: skipped, the CPU backend is the reference itself');
+    const force = flags.force === true;
+    out = await createAtomicFolder(flags.output, force);
+    reportFile = flags.report ? await createAtomicFile(flags.report, force) : undefined;
+    const progress = progressReporter(basename(where.dir));
+    let result;
+    try {
+      result = await quantizeFolder(folder, out.sink, {
+        scheme, backend, verify, inputPath: input, outputPath: flags.output,
+        ...(flags.include ? { include: flags.include } : {}), ...(flags.exclude ? { exclude: flags.exclude } : {}),
+        ...(flags.quantizeEmbeddings ? { quantizeEmbeddings: true } : {}),
+        ...(flags.maxShardSize ? { maxShardBytes: flags.maxShardSize } : {}),
+        onProgress: (p) => progress.update(p),
+      });
+    } finally {
+      progress.stop();
+    }
+    const { report, files } = result;
+    if (reportFile) await writeJson(reportFile, { ...report, files });
+    await out.commit();
+    out = undefined;
+    await reportFile?.commit();
+    reportFile = undefined;
+    console.log(formatReport(report));
+    for (const w of scaleWarnings(report)) say(w);
+    for (const warning of report.warnings ?? []) say(`warning: ${warning}`);
+    const weights = files.filter((f) => f.role === 'weights').length;
+    console.log(`wrote ${flags.output}: ${weights} weight file${weights === 1 ? '' : 's'}, ${files.length - weights} other files`);
+    if (report.tensors.some((t) => t.verify && !t.verify.equal)) process.exitCode = 1;
+  } finally {
+    await out?.abort();
+    await reportFile?.abort();
+    await close();
+  }
+}
+
 async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<void> {
+  const folder = await folderInput(input);
+  if (folder) return quantizeFolderCommand(input, folder, flags);
+  if (flags.maxShardSize !== undefined) throw new UsageError('--max-shard-size applies to a model folder; the input is one file');
   if (resolve(flags.output) === resolve(input)) throw new UsageError('the output must not be the input file');
   const source = await openFileSource(input);
   const files: AtomicFile[] = [];
@@ -134,6 +219,16 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
 }
 
 async function inspectCommand(file: string): Promise<void> {
+  const where = await folderInput(file);
+  if (where) {
+    const { folder, close } = await openFolder(where);
+    try {
+      console.log(describeFolder(folder));
+    } finally {
+      await close();
+    }
+    return;
+  }
   const source = await openFileSource(file);
   try {
     console.log(describeModel(await openModel(source)));
@@ -142,10 +237,25 @@ async function inspectCommand(file: string): Promise<void> {
   }
 }
 
-async function verifyCommand(input: string, flags: SchemeFlags & { include?: string[]; exclude?: string[]; limit: number }): Promise<void> {
+/** A model file, or a model folder's weights as one model; `close` releases the files. */
+async function openInput(input: string): Promise<{ model: ModelFile; close(): Promise<void> }> {
+  const where = await folderInput(input);
+  if (where) {
+    const { folder, close } = await openFolder(where);
+    return { model: folder.model, close };
+  }
   const source = await openFileSource(input);
   try {
-    const model = await openModel(source);
+    return { model: await openModel(source), close: () => source.close() };
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+}
+
+async function verifyCommand(input: string, flags: SchemeFlags & { include?: string[]; exclude?: string[]; limit: number }): Promise<void> {
+  const { model, close } = await openInput(input);
+  try {
     const scheme = schemeFromFlags(flags, model.format);
     const facts = await adapterFacts();
     say(`verifying on ${adapterName(facts)}` +
@@ -173,7 +283,7 @@ async function verifyCommand(input: string, flags: SchemeFlags & { include?: str
       : `${failed} of ${checked} tensors differ between WebGPU and the CPU reference`);
     if (failed > 0) process.exitCode = 1;
   } finally {
-    await source.close();
+    await close();
   }
 }
 
@@ -245,15 +355,16 @@ const program = new Command()
 schemeOptions(
   program
     .command('quantize')
-    .description('quantize a safetensors or GGUF file: safetensors in the compressed-tensors layout, GGUF as Q8_0/Q4_0')
-    .argument('<input>', 'a .safetensors or .gguf file')
-    .requiredOption('-o, --output <file>', 'the quantized file to write (written under a temporary name, then renamed)')
+    .description('quantize a safetensors or GGUF file, or a Hugging Face model folder: safetensors in the compressed-tensors layout, GGUF as Q8_0/Q4_0')
+    .argument('<input>', 'a .safetensors or .gguf file, a model folder, or its model.safetensors.index.json')
+    .requiredOption('-o, --output <path>', 'the quantized file (or folder, for a folder input) to write, under a temporary name, then renamed')
     .addOption(new Option('--format <format>', 'output format (default: the input\'s)').argParser(choice(['safetensors', 'gguf'] as const))),
 )
   .addOption(new Option('--backend <backend>', 'auto: a hardware GPU if there is one, else the CPU').argParser(choice(['auto', 'webgpu', 'cpu'] as const)).default('auto'))
   .option('--verify', 'also quantize on the CPU and compare every tensor bit for bit')
   .option('--report <file>', 'write the quality report as JSON')
   .option('--force', 'overwrite existing output files')
+  .option('--max-shard-size <size>', 'model folder: tensor bytes per output shard at most, e.g. 5GB (the default), 500MB, 2GiB', byteSize)
   .option('--quantize-embeddings', 'safetensors: also quantize embeddings and lm_head (by default kept in their dtype and listed in ignore, as llm-compressor does)')
   .action(async (input: string, flags: QuantizeFlags & { asymmetric?: boolean }) => {
     const symmetric = symmetry(flags);
@@ -262,15 +373,15 @@ schemeOptions(
 
 program
   .command('inspect')
-  .description('list the tensors, dtypes, shapes, sizes, metadata and quantization of a model file')
-  .argument('<file>', 'a .safetensors or .gguf file')
+  .description('list the tensors, dtypes, shapes, sizes, metadata and quantization of a model file or folder')
+  .argument('<file>', 'a .safetensors or .gguf file, a model folder, or its model.safetensors.index.json')
   .action(inspectCommand);
 
 schemeOptions(
   program
     .command('verify')
     .description('quantize every tensor on WebGPU and on the CPU and report every mismatch')
-    .argument('<input>', 'a .safetensors or .gguf file'),
+    .argument('<input>', 'a .safetensors or .gguf file, a model folder, or its model.safetensors.index.json'),
 )
   .option('--limit <n>', 'mismatches listed per tensor', positiveInt, 20)
   .action(async (input: string, flags: SchemeFlags & { asymmetric?: boolean; limit: number }) => {

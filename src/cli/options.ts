@@ -51,3 +51,22 @@ export function schemeFromFlags(flags: SchemeFlags, format: 'safetensors' | 'ggu
   else if (flags.blockSize !== undefined) scheme.blockSize = flags.blockSize;
   return scheme;
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40,
+};
+
+/**
+ * A size as transformers' `max_shard_size` takes one: bytes, or a number with a unit — KB, MB, GB,
+ * TB in decimal units (1 GB = 10⁹ bytes, as transformers counts) or KiB, MiB, GiB, TiB in binary.
+ */
+export function byteSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toUpperCase()];
+  if (!m || unit === undefined) {
+    throw new InvalidArgumentError('must be a size such as 5GB, 500MB, 2GiB or a number of bytes');
+  }
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new InvalidArgumentError('must be at least one byte');
+  return bytes;
+}

@@ -204,15 +204,21 @@ export async function openModelFolder(name: string, files: FolderFile[], options
 function checkAgainstIndex(
   indexName: string, weightMap: Map<string, string>, shards: { path: string; file: SafetensorsFile }[], dir: string,
 ): void {
+  // Duplicates first, across every shard: a tensor in two shards is named as that, whichever of
+  // the two the index lists.
   const seen = new Map<string, string>();
   for (const { path, file } of shards) {
-    const shard = path.slice(dir.length);
     for (const t of file.tensors) {
       const other = seen.get(t.name);
       if (other !== undefined) {
         throw new FormatError(`is also in ${other}: a tensor must be in one shard`, { file: file.source.name, tensor: t.name });
       }
-      seen.set(t.name, shard);
+      seen.set(t.name, path.slice(dir.length));
+    }
+  }
+  for (const { path, file } of shards) {
+    const shard = path.slice(dir.length);
+    for (const t of file.tensors) {
       const listed = weightMap.get(t.name);
       if (listed !== shard) {
         throw new FormatError(
