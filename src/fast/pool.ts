@@ -77,6 +77,8 @@ function workerSource(node: boolean): string {
 }
 
 interface Handle {
+  /** The Worker itself (a test ends one the way the system would, unannounced). */
+  readonly raw: { terminate(): unknown };
   post(message: unknown, transfer: ArrayBuffer[]): void;
   terminate(): void;
   /** Node: whether the worker keeps the process alive (only while it has work). */
@@ -204,6 +206,7 @@ async function nodeFactory(): Promise<(answer: (r: Reply) => void, fail: (why: s
     });
     w.unref();
     return {
+      raw: w,
       post: (m, t) => w.postMessage(m, t),
       terminate: () => {
         terminating = true;
@@ -223,7 +226,7 @@ function webFactory(): (answer: (r: Reply) => void, fail: (why: string) => void)
       e.preventDefault();
       fail(e.message || 'a worker raised an error');
     };
-    return { post: (m, t) => w.postMessage(m, t), terminate: () => w.terminate(), hold: () => {} };
+    return { raw: w, post: (m, t) => w.postMessage(m, t), terminate: () => w.terminate(), hold: () => {} };
   };
 }
 
