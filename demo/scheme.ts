@@ -1,44 +1,44 @@
 // The scheme form: the command line's options, presets for the common cases, and what each means.
-import type { Granularity, Profile, QuantDType, QuantScheme } from '../src/index.js';
+import { type Granularity, ggufFormatOf, listFormats, type Profile, type QuantDType, type QuantScheme } from '../src/index.js';
 import type { OutputFormat } from '../src/model/index.js';
 
-type PresetId = 'gguf-q8_0' | 'gguf-q4_0' | 'ct-int8-channel' | 'ct-int4-group128';
-
 interface Preset {
+  label: string;
   format: OutputFormat;
   scheme: QuantScheme;
   help: string;
 }
 
-const PRESETS: Record<PresetId, Preset> = {
-  'gguf-q8_0': {
-    format: 'gguf',
-    scheme: { dtype: 'int8', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' },
-    help: 'llama.cpp\'s Q8_0: int8 codes in blocks of 32 along each row, one float16 scale per block ' +
-      '(8.5 bits per weight). Nearly lossless; byte-identical to llama.cpp\'s own quantizer.',
-  },
-  'gguf-q4_0': {
-    format: 'gguf',
-    scheme: { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' },
-    help: 'llama.cpp\'s Q4_0: int4 codes in blocks of 32, one float16 scale per block (4.5 bits per ' +
-      'weight). About half the size of Q8_0, with a visible loss of precision.',
-  },
-  'ct-int8-channel': {
+/** A GGUF preset for every registered format that has a GGUF encoding (ggml's Q8_0, Q4_0, …). */
+const GGUF_PRESETS: [string, Preset][] = listFormats().flatMap((f) => {
+  if (!f.gguf) return [];
+  const bits = (f.gguf.blockBytes * 8) / (f.gguf.scheme.blockSize ?? 1);
+  return [[`gguf-${f.name}`, {
+    label: `GGUF ${f.gguf.typeName}`, format: 'gguf', scheme: f.gguf.scheme,
+    help: `${f.summary} (${bits} bits per weight), byte-identical to llama.cpp's own quantizer.`,
+  }]];
+});
+
+const PRESETS = new Map<string, Preset>([
+  ...GGUF_PRESETS,
+  ['ct-int8-channel', {
+    label: 'compressed-tensors int8, per channel',
     format: 'safetensors',
     scheme: { dtype: 'int8', symmetric: true, granularity: 'channel', profile: 'pytorch' },
     help: 'W8A16 as llm-compressor writes it: int8, symmetric, one scale per output row, PyTorch\'s ' +
       'formulas, in the compressed-tensors pack-quantized layout that vLLM loads.',
-  },
-  'ct-int4-group128': {
+  }],
+  ['ct-int4-group128', {
+    label: 'compressed-tensors int4, groups of 128',
     format: 'safetensors',
     scheme: { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 128, profile: 'pytorch' },
     help: 'W4A16: int4, symmetric, one scale per 128 weights along each row, in the compressed-tensors ' +
       'layout. The usual 4-bit choice for vLLM; rows must be a multiple of 128.',
-  },
-};
+  }],
+]);
 
 /** What the command line picks when given only the file, as the page does on opening one. */
-const DEFAULT_PRESET: Record<OutputFormat, PresetId> = { gguf: 'gguf-q8_0', safetensors: 'ct-int8-channel' };
+const DEFAULT_PRESET: Record<OutputFormat, string> = { gguf: 'gguf-q8_0', safetensors: 'ct-int8-channel' };
 
 const CUSTOM_HELP = 'Your own scheme. A scheme the output format or the profile cannot express is reported ' +
   'when you run it, never silently replaced.';
@@ -74,6 +74,8 @@ export class SchemeForm {
   private readonly exclude = field<HTMLInputElement>('exclude');
 
   constructor() {
+    const custom = this.preset.querySelector('option[value="custom"]');
+    for (const [id, p] of PRESETS) this.preset.insertBefore(new Option(p.label, id), custom);
     this.preset.addEventListener('change', () => this.applyPreset());
     for (const el of [this.dtype, this.symmetric, this.granularity, this.axis, this.blockSize, this.profile]) {
       el.addEventListener('change', () => {
@@ -87,7 +89,7 @@ export class SchemeForm {
   /** Offers what the input's format can be written as, and selects the command line's default. */
   setInputFormat(format: OutputFormat): void {
     for (const option of this.preset.options) {
-      const p = PRESETS[option.value as PresetId] as Preset | undefined;
+      const p = PRESETS.get(option.value);
       option.disabled = p !== undefined && p.format !== format;
     }
     // quantizeModel writes the input's own format only; the other is shown so that the choice is visible.
@@ -120,7 +122,7 @@ export class SchemeForm {
   }
 
   private applyPreset(): void {
-    const p = PRESETS[this.preset.value as PresetId] as Preset | undefined;
+    const p = PRESETS.get(this.preset.value);
     if (p) {
       this.dtype.value = p.scheme.dtype;
       this.symmetric.value = String(p.scheme.symmetric);
@@ -133,7 +135,7 @@ export class SchemeForm {
   }
 
   private showState(): void {
-    const p = PRESETS[this.preset.value as PresetId] as Preset | undefined;
+    const p = PRESETS.get(this.preset.value);
     this.presetHelp.textContent = p?.help ?? CUSTOM_HELP;
     this.blockSize.disabled = this.granularity.value !== 'group';
   }
@@ -143,7 +145,7 @@ export class SchemeForm {
 export function outputName(inputName: string, format: OutputFormat, scheme: QuantScheme): string {
   const stem = inputName.replace(/\.(gguf|safetensors)$/i, '');
   const label = format === 'gguf'
-    ? (scheme.dtype === 'int4' ? 'Q4_0' : 'Q8_0')
+    ? (ggufFormatOf(scheme)?.gguf?.typeName ?? scheme.dtype)
     : `${scheme.dtype}-${scheme.granularity}${scheme.granularity === 'group' ? scheme.blockSize : ''}`;
   return `${stem}.${label}.${format}`;
 }

@@ -10,7 +10,9 @@ export { FormatError, QuantizationError } from './errors.js';
 export { adapterFacts, adapterName, releaseDevice } from './webgpu/device.js';
 export { releaseWorkers } from './fast/pool.js';
 export * as reference from './cpu/index.js';
-export { calibratorOf, formatOf, listCalibrators, listFormats, registerCalibrator, registerFormat } from './schemes/registry.js';
+export {
+  calibratorOf, formatOf, ggufFormatOf, listCalibrators, listFormats, registerCalibrator, registerFormat,
+} from './schemes/registry.js';
 export type { Calibrator, Refinement, StatField } from './schemes/calibrator.js';
 export type {
   CpuReference, FormatKernel, GgufEncoding, GpuPlan, KernelBinding, QParams, QuantFormat, Quantizer,

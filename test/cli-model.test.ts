@@ -67,7 +67,7 @@ describe('quantize: GGUF', () => {
     await releaseDevice();
     if (facts.isFallback) {
       // SwiftShader (CI): a software fallback, so auto picks the CPU and says so.
-      expect(r.stderr).toMatch(/backend: cpu \(the only WebGPU adapter, .*, is a software fallback; --backend webgpu uses it anyway\)/);
+      expect(r.stderr).toMatch(/backend: cpu \(the only WebGPU adapter, .*, is a software fallback that emulates a GPU on these same cores; the fast CPU engine, on every core, is faster; --backend webgpu uses the adapter anyway\)/);
       expect(r.stdout).toMatch(/backend cpu/);
     } else {
       expect(r.stderr).toMatch(/backend: webgpu \(/);

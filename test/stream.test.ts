@@ -147,7 +147,7 @@ describe('quantizeStream argument errors', () => {
     ['a source without read', {} as TensorSource, { onChunk: () => {} }, 'source must have a read(start, length) method'],
     ['a zero chunk', src, { onChunk: () => {}, chunkElements: 0 }, 'options.chunkElements must be a positive integer; got 0'],
     ['a fractional alignment', src, { onChunk: () => {}, alignElements: 2.5 }, 'options.alignElements must be a positive integer; got 2.5'],
-    ['an unknown backend', src, { onChunk: () => {}, backend: 'tpu' as Backend }, "options.backend must be 'cpu' or 'webgpu'; got tpu"],
+    ['an unknown backend', src, { onChunk: () => {}, backend: 'tpu' as Backend }, "options.backend must be 'cpu', 'reference' or 'webgpu'; got tpu"],
   ] as const)('%s', async (_name, source, options, message) => {
     await expect(quantizeStream(source, [2, 4], scheme, options)).rejects.toThrow(message);
   });

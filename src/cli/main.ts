@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { adapterFacts, adapterName, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
 import { QuantizationError } from '../errors.js';
+import { ggufFormatOf, listCalibrators, listFormats } from '../schemes/registry.js';
 import { resolveScheme } from '../schemes/resolve.js';
 import { type ModelFile, modelTensors, openModel, readTensorF32Range } from '../formats/model.js';
 import { type ModelFolder, openModelFolder, quantizeFolder } from '../model/folder.js';
@@ -15,7 +16,7 @@ import { compareBackendsStreamed } from '../model/verify.js';
 import { type AtomicFile, createAtomicFile, openFileSource } from '../node/files.js';
 import { createAtomicFolder, readFolder } from '../node/folder.js';
 import { syntheticWeights } from '../synthetic.js';
-import type { QuantScheme } from '../types.js';
+import type { Backend, QuantScheme } from '../types.js';
 import { describeFolder, describeModel } from './inspect.js';
 import { byteSize, choice, integer, positiveInt, type SchemeFlags, schemeFromFlags } from './options.js';
 
@@ -24,7 +25,7 @@ class UsageError extends Error {}
 
 interface QuantizeFlags extends SchemeFlags {
   output: string;
-  backend: 'auto' | 'webgpu' | 'cpu';
+  backend: 'auto' | 'webgpu' | 'cpu' | 'reference';
   verify?: boolean;
   report?: string;
   force?: boolean;
@@ -38,18 +39,22 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** `auto` takes a hardware GPU adapter when there is one, else the CPU, and says which. */
-async function chooseBackend(requested: 'auto' | 'webgpu' | 'cpu'): Promise<'webgpu' | 'cpu'> {
-  if (requested === 'cpu') return 'cpu';
-  if (requested === 'webgpu') return 'webgpu';
+/**
+ * `auto` takes whichever is faster for the adapter there is, and says which and why: a hardware
+ * GPU outruns the CPU; a software fallback emulates a GPU on the same cores the fast CPU engine
+ * uses, and loses to it (bench/README.md has the figures).
+ */
+async function chooseBackend(requested: QuantizeFlags['backend']): Promise<Backend> {
+  if (requested !== 'auto') return requested;
   try {
     const facts = await adapterFacts();
     const name = adapterName(facts);
     if (!facts.isFallback) {
-      say(`backend: webgpu (${name})`);
+      say(`backend: webgpu (${name}, a hardware GPU: faster than the CPU)`);
       return 'webgpu';
     }
-    say(`backend: cpu (the only WebGPU adapter, ${name}, is a software fallback; --backend webgpu uses it anyway)`);
+    say(`backend: cpu (the only WebGPU adapter, ${name}, is a software fallback that emulates a GPU on these same cores; ` +
+      'the fast CPU engine, on every core, is faster; --backend webgpu uses the adapter anyway)');
   } catch (err) {
     say(`backend: cpu (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -133,8 +138,8 @@ async function quantizeFolderCommand(input: string, where: { dir: string; index?
   try {
     const scheme = schemeFromFlags(flags, 'safetensors');
     const backend = await chooseBackend(flags.backend);
-    const verify = flags.verify === true && backend === 'webgpu';
-    if (flags.verify && !verify) say('--verify: skipped, the CPU backend is the reference itself');
+    const verify = flags.verify === true && backend !== 'reference';
+    if (flags.verify && !verify) say('--verify: skipped, the reference backend is the reference itself');
     const force = flags.force === true;
     out = await createAtomicFolder(flags.output, force);
     reportFile = flags.report ? await createAtomicFile(flags.report, force) : undefined;
@@ -182,8 +187,8 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
     const format = flags.format ?? model.format;
     const scheme = schemeFromFlags(flags, format);
     const backend = await chooseBackend(flags.backend);
-    const verify = flags.verify === true && backend === 'webgpu';
-    if (flags.verify && !verify) say('--verify: skipped, the CPU backend is the reference itself');
+    const verify = flags.verify === true && backend !== 'reference';
+    if (flags.verify && !verify) say('--verify: skipped, the reference backend is the reference itself');
     // Every output is claimed before any work, so that a refusal to overwrite costs nothing.
     const force = flags.force === true;
     const out = await createAtomicFile(flags.output, force);
@@ -294,12 +299,12 @@ const DEMO_SCHEMES: QuantScheme[] = [
   { dtype: 'uint8', symmetric: false, granularity: 'channel', profile: 'pytorch' },
   { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 128, profile: 'onnx' },
   { dtype: 'uint4', symmetric: false, granularity: 'group', blockSize: 128, profile: 'onnx' },
-  { dtype: 'int8', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' },
-  { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' },
+  ...listFormats().flatMap((f) => (f.gguf ? [f.gguf.scheme] : [])),
 ];
 
 function describeScheme(s: QuantScheme): string {
-  const ggml = s.profile === 'ggml' ? (s.dtype === 'int8' ? ' (Q8_0)' : ' (Q4_0)') : '';
+  const gguf = ggufFormatOf(s)?.gguf;
+  const ggml = gguf ? ` (${gguf.typeName})` : '';
   const gran = s.granularity === 'group' ? `group ${s.blockSize}` : s.granularity;
   return `${s.profile} ${s.dtype} ${s.symmetric ? 'sym' : 'asym'} ${gran}${ggml}`;
 }
@@ -336,7 +341,7 @@ function schemeOptions(cmd: Command): Command {
     .addOption(new Option('--granularity <g>', 'one scale per tensor, per channel or per group').argParser(choice(['tensor', 'channel', 'group'] as const)))
     .option('--axis <n>', 'the channel axis (default 0) or the axis groups run along (default last)', integer)
     .option('--block-size <n>', 'elements per group (default 32 for ggml, 128 otherwise)', positiveInt)
-    .addOption(new Option('--profile <p>', 'whose formulas: onnx, pytorch or ggml (default ggml for GGUF, pytorch for safetensors)').argParser(choice(['onnx', 'pytorch', 'ggml'] as const)))
+    .addOption(new Option('--profile <p>', `whose formulas: ${PROFILES.join(', ')} (default ggml for GGUF, pytorch for safetensors)`).argParser(choice(PROFILES)))
     .option('--include <pattern...>', 'quantize only tensors matching these globs')
     .option('--exclude <pattern...>', 'never quantize tensors matching these globs');
 }
@@ -344,6 +349,19 @@ function schemeOptions(cmd: Command): Command {
 function symmetry(flags: { symmetric?: boolean; asymmetric?: boolean }): boolean | undefined {
   if (flags.symmetric && flags.asymmetric) throw new UsageError('--symmetric and --asymmetric exclude each other');
   return flags.asymmetric ? false : flags.symmetric;
+}
+
+/** The profiles the registered formats follow, for --profile. */
+const PROFILES = [...new Set(listFormats().map((f) => f.profile))];
+
+/** The registry, as a table: what `scheme.format`, `--profile` and `scheme.calibration` can name. */
+function formatsCommand(): void {
+  const rows = listFormats().map((f) => [f.name, f.profile, f.gguf ? `GGUF ${f.gguf.typeName}` : 'safetensors', f.summary]);
+  const width = (i: number) => Math.max(...rows.map((r) => (r[i] as string).length));
+  console.log('Formats (name, profile, file, what):');
+  for (const r of rows) console.log(`  ${r.slice(0, 3).map((c, i) => c.padEnd(width(i))).join('  ')}  ${r[3]}`);
+  console.log('Calibration methods:');
+  for (const c of listCalibrators()) console.log(`  ${c.name.padEnd(8)}  ${c.summary}${c.gpu ? '' : ' (CPU only)'}`);
 }
 
 const program = new Command()
@@ -360,7 +378,7 @@ schemeOptions(
     .requiredOption('-o, --output <path>', 'the quantized file (or folder, for a folder input) to write, under a temporary name, then renamed')
     .addOption(new Option('--format <format>', 'output format (default: the input\'s)').argParser(choice(['safetensors', 'gguf'] as const))),
 )
-  .addOption(new Option('--backend <backend>', 'auto: a hardware GPU if there is one, else the CPU').argParser(choice(['auto', 'webgpu', 'cpu'] as const)).default('auto'))
+  .addOption(new Option('--backend <backend>', 'auto: a hardware GPU if there is one, else the fast CPU engine (cpu); reference: the plain CPU reference').argParser(choice(['auto', 'webgpu', 'cpu', 'reference'] as const)).default('auto'))
   .option('--verify', 'also quantize on the CPU and compare every tensor bit for bit')
   .option('--report <file>', 'write the quality report as JSON')
   .option('--force', 'overwrite existing output files')
@@ -388,6 +406,11 @@ schemeOptions(
     const symmetric = symmetry(flags);
     await verifyCommand(input, { ...flags, ...(symmetric === undefined ? {} : { symmetric }) });
   });
+
+program
+  .command('formats')
+  .description('list the quantized formats and calibration methods a scheme can name')
+  .action(formatsCommand);
 
 program
   .command('demo')

@@ -7,12 +7,14 @@ import {
   compressedTensorsWarnings, quantizationConfig,
 } from '../formats/compressed-tensors.js';
 import {
-  encodeF16, encodeQ4_0Chunk, encodeQ8_0Chunk, type GgufFile, type GgufOutputType, LLAMA_FTYPE, planGgufOutput, writeGguf,
+  encodeF16, type GgufFile, type GgufOutputType, planGgufOutput, writeGguf,
 } from '../formats/gguf.js';
 import type { ByteSink, TensorBytes } from '../formats/io.js';
 import { type ModelFile, type ModelTensor, modelTensors, readTensorF32Range } from '../formats/model.js';
 import { type OutputTensor, type SafetensorsFile, writeSafetensors } from '../formats/safetensors.js';
 import { GGML_BLOCK } from '../layout.js';
+import type { GgufEncoding } from '../schemes/format.js';
+import { ggufFormatOf, listFormats } from '../schemes/registry.js';
 import { resolveScheme } from '../schemes/resolve.js';
 import { type QuantizedChunk, quantizeStream, type StreamOptions } from '../stream.js';
 import type { Backend, QuantScheme } from '../types.js';
@@ -46,7 +48,7 @@ export interface QuantizeModelOptions extends TensorPolicy {
   workers?: number;
   device?: GPUDevice;
   signal?: AbortSignal;
-  /** Also quantize every tensor on the CPU and compare (meaningful with the WebGPU backend). */
+  /** Also quantize every tensor with the CPU reference (`'reference'`) and compare. */
   verify?: boolean;
   onProgress?: (progress: ModelProgress) => void;
   /** Names the files in the report. */
@@ -169,9 +171,10 @@ function checkFormats(model: ModelFile, format: OutputFormat, scheme: QuantSchem
       { field: 'format' },
     );
   }
-  if (format === 'gguf' && !(scheme.profile === 'ggml' && (scheme.dtype === 'int8' || scheme.dtype === 'int4'))) {
+  if (format === 'gguf' && !ggufFormatOf(scheme)) {
+    const types = listFormats().flatMap((f) => (f.gguf ? [f.gguf.typeName] : []));
     throw new QuantizationError(
-      'GGUF output holds Q8_0 or Q4_0: use --profile ggml with --dtype int8 or int4 (symmetric, groups of 32)',
+      `GGUF output holds ${types.join(' or ')}: use --profile ggml with --dtype int8 or int4 (symmetric, groups of 32)`,
       { field: 'format' },
     );
   }
@@ -226,9 +229,8 @@ interface Encoding {
   encode(chunk: QuantizedChunk, params: Params): Uint8Array;
 }
 
-function ggufEncoding(q8: boolean): Encoding {
-  const encode = q8 ? encodeQ8_0Chunk : encodeQ4_0Chunk;
-  return { entry: () => 'codes', encode: ({ codes, start }, { scales }) => encode(codes, start, scales) };
+function ggufEncoding(gguf: GgufEncoding): Encoding {
+  return { entry: () => 'codes', encode: ({ codes, start }, { scales }) => gguf.encodeChunk(codes, start, scales) };
 }
 
 function compressedTensorsEncoding(tensor: ModelTensor, scheme: QuantScheme): Encoding {
@@ -271,7 +273,7 @@ function quantizedWork(
         throw mapError(err);
       }), options.signal));
   const run = stream({ backend: options.backend, metrics: true, ...(options.device ? { device: options.device } : {}) });
-  const reference = options.verify ? stream({ backend: 'cpu' }) : undefined;
+  const reference = options.verify ? stream({ backend: 'reference' }) : undefined;
   const resolved = resolveScheme(tensor.shape, scheme).scheme;
   const comparison = reference && new StreamComparison(tensor.shape, resolved, reference);
   let clipped = 0;
@@ -429,10 +431,11 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink | ShardedSi
 }
 
 async function writeGgufModel(model: GgufFile, sink: ByteSink, jobs: Job[], scheme: QuantScheme, produce: Produce): Promise<number> {
-  const q8 = scheme.dtype === 'int8';
-  const outputs: GgufOutputType[] = jobs.map((j) => (j.scheme ? (q8 ? 'Q8_0' : 'Q4_0') : j.action === 'f16-fallback' ? 'F16' : 'keep'));
-  const layout = planGgufOutput(model, outputs, q8 ? LLAMA_FTYPE.MOSTLY_Q8_0 : LLAMA_FTYPE.MOSTLY_Q4_0);
-  const quantized = { output: q8 ? 'Q8_0' : 'Q4_0', encoding: () => ggufEncoding(q8) };
+  const gguf = ggufFormatOf(scheme)?.gguf;
+  if (!gguf) throw new QuantizationError('GGUF output needs a format with a GGUF encoding', { field: 'scheme' });
+  const outputs: GgufOutputType[] = jobs.map((j) => (j.scheme ? gguf.typeName : j.action === 'f16-fallback' ? 'F16' : 'keep'));
+  const layout = planGgufOutput(model, outputs, gguf.fileType);
+  const quantized = { output: gguf.typeName, encoding: () => ggufEncoding(gguf) };
   await writeGguf(sink, layout, (index) => produce(index, 0, 1, quantized));
   return layout.totalBytes;
 }

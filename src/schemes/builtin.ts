@@ -3,7 +3,7 @@
 import { codeRange, onnxReference, pytorchReference } from '../cpu/affine.js';
 import { q4_0Reference, q8_0Reference } from '../cpu/ggml.js';
 import { QuantizationError } from '../errors.js';
-import { encodeQ4_0Chunk, encodeQ8_0Chunk, GGML_TYPE, LLAMA_FTYPE } from '../formats/ggml-blocks.js';
+import { encodeQ4_0Chunk, encodeQ8_0Chunk, GGML_TYPE, ggmlTypeInfo, LLAMA_FTYPE } from '../formats/ggml-blocks.js';
 import { GGML_BLOCK } from '../layout.js';
 import type { Granularity, Profile, QuantDType } from '../types.js';
 import type { CpuReference, QuantFormat } from './format.js';
@@ -66,7 +66,10 @@ function ggml(
     params: 'affine',
     cpu,
     gpu: { kind: 'affine', profile: 'ggml' },
-    gguf: { typeName: name, typeId: GGML_TYPE[name], fileType, encodeChunk },
+    gguf: {
+      typeName: name, typeId: GGML_TYPE[name], fileType, blockBytes: ggmlTypeInfo(GGML_TYPE[name])?.typeSize ?? NaN, encodeChunk,
+      scheme: { dtype, symmetric: true, granularity: 'group', blockSize: GGML_BLOCK, profile: 'ggml' },
+    },
   };
 }
 

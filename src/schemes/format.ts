@@ -2,6 +2,7 @@
 // its GPU kernels and its file encoding. src/schemes/registry.ts holds one descriptor per format;
 // everything else asks the registry instead of testing profiles and dtypes itself.
 import type { ParamStats } from '../cpu/reduce.js';
+import type { GgufOutputType } from '../formats/gguf.js';
 import type { CodeRange, Layout } from '../layout.js';
 import type { Profile, QuantScheme } from '../types.js';
 
@@ -58,10 +59,14 @@ export type GpuPlan = { kind: 'affine'; profile: Profile } | { kind: 'blocks'; k
 /** A format's block encoding in GGUF files. */
 export interface GgufEncoding {
   /** ggml's type name and id (`enum ggml_type`). */
-  typeName: string;
+  typeName: Exclude<GgufOutputType, 'keep' | 'F32' | 'F16'>;
   typeId: number;
   /** llama.cpp's `general.file_type` for a file whose weights are all of this type. */
   fileType: number;
+  /** Bytes per block of `blockSize` weights, as stored. */
+  blockBytes: number;
+  /** The scheme that writes this type. */
+  scheme: QuantScheme;
   /** The blocks of one chunk of codes (elements `start` … of the tensor) with the tensor's scales. */
   encodeChunk(codes: Int8Array | Uint8Array, start: number, scales: Float32Array): Uint8Array;
 }

@@ -86,3 +86,9 @@ export function formatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format
   if (!found) throw new QuantizationError(`no format serves profile ${String(scheme.profile)}`, { field: 'scheme.profile' });
   return found;
 }
+
+/** The format a scheme names or selects when it has a GGUF encoding (ggml's Q8_0 and Q4_0), else undefined. */
+export function ggufFormatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format'>): QuantFormat | undefined {
+  const found = scheme.format !== undefined ? registry.get(scheme.format) : BUILTIN_FORMATS.find((f) => f.selects?.(scheme));
+  return found?.gguf ? found : undefined;
+}

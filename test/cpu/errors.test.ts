@@ -81,7 +81,7 @@ describe('bad input is rejected with an error that names it', () => {
 
   it('rejects an unknown backend', async () => {
     const err = await rejection(quantize(x6, [6], int8Channel, { backend: 'wasm' as 'cpu' }));
-    expect(err.message).toMatch(/options.backend must be 'cpu' or 'webgpu'; got wasm/);
+    expect(err.message).toMatch(/options.backend must be 'cpu', 'reference' or 'webgpu'; got wasm/);
   });
 });
 
