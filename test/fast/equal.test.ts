@@ -70,3 +70,22 @@ describe.each([1, 3])('fast CPU engine, %i worker(s), equals the reference', (wo
     }
   });
 });
+
+describe.each([1, 3])('fast CPU engine, %i worker(s), reports NaN and ±Infinity as the reference does', (workers) => {
+  const schemes = [matrixCases()[9], matrixCases()[40], chunkCases()[5], chunkCases()[7]] as GpuCase[];
+  const where = (n: number) => [['first', 0], ['middle', Math.floor(n / 2) + 3], ['last', n - 1]] as const;
+  it.each(schemes.flatMap((c) => where(c.shape.reduce((a, b) => a * b, 1)).map(([w, at]) => [c.name, w, c, at] as const)))(
+    '%s, %s element',
+    async (_name, _w, c, at) => {
+      const x = makeData('normal', c.shape, 7);
+      x[at] = at % 2 === 0 ? NaN : -Infinity;
+      // A later one too, which must not be the one named.
+      if (at < x.length - 1) x[x.length - 1] = NaN;
+      const message = async (run: Promise<unknown>) => run.then(() => 'no error', (e: Error) => `${e.name}: ${e.message}`);
+      const ref = await message(quantize(x, c.shape, c.scheme, { backend: 'reference' }));
+      expect(ref).toMatch(new RegExp(`^QuantizationError: x holds (NaN|-Infinity) at flat index ${at} `));
+      expect(await message(quantize(x, c.shape, c.scheme, { backend: 'cpu', workers }))).toBe(ref);
+      expect(await message(streamed(x, c, { backend: 'cpu', workers }))).toBe(ref);
+    },
+  );
+});
