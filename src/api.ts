@@ -13,7 +13,8 @@ import { calibrateOnCpu } from './schemes/calibrate.js';
 import { formatOf } from './schemes/registry.js';
 import { resolveScheme } from './schemes/resolve.js';
 import type { Backend, GpuQuantizedTensor, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
-import { dequantizeOnGpu, type GpuInput, quantizeOnGpu } from './webgpu/engine.js';
+import { dequantizeOnGpu } from './webgpu/dequantize.js';
+import { type GpuInput, quantizeOnGpu } from './webgpu/engine.js';
 
 const BACKENDS: readonly Backend[] = ['cpu', 'reference', 'webgpu'];
 
