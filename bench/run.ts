@@ -1,7 +1,7 @@
 // `npm run bench`: throughput against the device's own floor (Node through Dawn, then headless
 // Chromium), the peak memory of quantizing a 2 GiB model file with the CLI, and the demo page's
 // heap on a 1 GiB file (bench/page-memory.ts). Prints tables, writes artifacts/bench.json.
-// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --only-memory (the CLI's
+// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --skip-cpu  --only-memory (the CLI's
 // peak memory alone)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
@@ -11,6 +11,7 @@ import puppeteer from 'puppeteer-core';
 import { createServer } from 'vite';
 import type * as Library from '../src/index.js';
 import type { AdapterFacts } from '../src/index.js';
+import { cpuBench, formatCpuTable } from './cpu.js';
 import { formatTable, runBench, type SizeResult } from './measure.js';
 
 // The built package, as users get it (npm run bench builds first); typed by its source.
@@ -109,7 +110,8 @@ function memoryRun(): { backend: string; peakMiB: number; seconds: number; statu
   const size = makeBigModel(input);
   console.error(`[memory] wrote ${input} (${(size / 2 ** 30).toFixed(2)} GiB, largest tensor 512 MiB)`);
   const out = [];
-  for (const backend of ['cpu', 'webgpu']) {
+  // 'reference' is the CPU path as it was before the fast engine: the before and after of one run.
+  for (const backend of ['reference', 'cpu', 'webgpu']) {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, [join(ROOT, 'bench/peak-rss.mjs'), 'quantize', input, '-o', join(dir, `out-${backend}.safetensors`),
       '--backend', backend, '--force'], { encoding: 'utf8', env: process.env, maxBuffer: 64 * 2 ** 20 });
@@ -123,6 +125,12 @@ function memoryRun(): { backend: string; peakMiB: number; seconds: number; statu
 
 const onlyMemory = flag('--only-memory');
 const report: Record<string, unknown> = { date: new Date().toISOString(), options };
+if (!onlyMemory && !flag('--skip-cpu')) {
+  const size = Math.max(...sizes);
+  const cpu = await cpuBench(lib, { size, runs, referenceRuns: 1, log: (l) => console.error(`[cpu] ${l}`) });
+  report.cpu = { size, ...cpu };
+  console.log(`${formatCpuTable(size, cpu.cores, cpu.rows)}\n`);
+}
 if (!onlyMemory) {
   const node = await nodeRun();
   report.node = node;
