@@ -1,8 +1,9 @@
 // `npm run bench`: throughput against the device's own floor (Node through Dawn, then headless
-// Chromium), the peak memory of quantizing a 2 GiB model file with the CLI, and the demo page's
-// heap on a 1 GiB file (bench/page-memory.ts). Prints tables, writes artifacts/bench.json.
+// Chromium), the peak memory of quantizing a 2 GiB model file and a 4 GiB model folder in 4 shards
+// with the CLI, and the demo page's heap on a 1 GiB file (bench/page-memory.ts). Prints tables,
+// writes artifacts/bench.json.
 // Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --skip-cpu  --only-memory (the CLI's
-// peak memory alone)
+// peak memory alone)  --only-folder (the 4 GiB folder alone)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,7 +124,63 @@ function memoryRun(): { backend: string; peakMiB: number; seconds: number; statu
   return out;
 }
 
-const onlyMemory = flag('--only-memory');
+/**
+ * A 4 GiB model folder as transformers shards one: four shards of four [8192, 8192] F32 weights
+ * (1 GiB each), model.safetensors.index.json and config.json, written in 64 MiB pieces.
+ */
+function makeShardedModel(dir: string): number {
+  mkdirSync(dir, { recursive: true });
+  const piece = new Float32Array(16 * 2 ** 20);
+  for (let i = 0; i < piece.length; i++) piece[i] = Math.sin(i * 0.37) * 0.05;
+  const weightMap: Record<string, string> = {};
+  let total = 0;
+  for (let s = 0; s < 4; s++) {
+    const file = `model-0000${s + 1}-of-00004.safetensors`;
+    const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+    let offset = 0;
+    for (let t = 0; t < 4; t++) {
+      const name = `model.layers.${s * 4 + t}.mlp.up_proj.weight`;
+      const bytes = 8192 * 8192 * 4;
+      header[name] = { dtype: 'F32', shape: [8192, 8192], data_offsets: [offset, offset + bytes] };
+      weightMap[name] = file;
+      offset += bytes;
+    }
+    let json = JSON.stringify(header);
+    json += ' '.repeat((8 - (json.length % 8)) % 8);
+    const fd = openSync(join(dir, file), 'w');
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(json.length));
+    writeSync(fd, head);
+    writeSync(fd, json);
+    for (let written = 0; written < offset; written += piece.byteLength) writeSync(fd, new Uint8Array(piece.buffer));
+    closeSync(fd);
+    total += offset;
+  }
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['LlamaForCausalLM'], model_type: 'llama' }, null, 2));
+  return total;
+}
+
+function folderRun(): { backend: string; peakMiB: number; seconds: number; status: number | null } {
+  const dir = join(tmpdir(), 'wq-bench-folder');
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    const total = makeShardedModel(join(dir, 'in'));
+    console.error(`[folder] wrote ${join(dir, 'in')} (${(total / 2 ** 30).toFixed(2)} GiB in 4 shards)`);
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [join(ROOT, 'bench/peak-rss.mjs'), 'quantize', join(dir, 'in'), '-o', join(dir, 'out'),
+      '--backend', 'cpu'], { encoding: 'utf8', env: process.env, maxBuffer: 64 * 2 ** 20 });
+    const peak = /peak-rss-kib (\d+)/.exec(r.stderr)?.[1];
+    const row = { backend: 'cpu', peakMiB: peak ? Number(peak) / 1024 : NaN, seconds: (performance.now() - t0) / 1000, status: r.status };
+    console.error(`[folder] --backend cpu: exit ${r.status}, peak RSS ${row.peakMiB.toFixed(0)} MiB${r.status === 0 ? '' : `\n${r.stderr}`}`);
+    return row;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const onlyFolder = flag('--only-folder');
+const onlyMemory = flag('--only-memory') || onlyFolder;
 const report: Record<string, unknown> = { date: new Date().toISOString(), options };
 if (!onlyMemory && !flag('--skip-cpu')) {
   const size = Math.max(...sizes);
@@ -141,12 +198,19 @@ if (!onlyMemory && !flag('--skip-browser')) {
   report.chromium = chromium;
   console.log(`\n${formatTable(chromium.results, describe(chromium.facts, 'headless Chromium'))}`);
 }
-if (!flag('--skip-memory')) {
+if (!flag('--skip-memory') && !onlyFolder) {
   const memory = memoryRun();
   report.memory = memory;
   console.log('\n# Peak resident memory quantizing a 2 GiB safetensors file (largest tensor 512 MiB)\n');
   console.log('| backend | peak RSS MiB | seconds | exit |\n| --- | --- | --- | --- |');
   for (const m of memory) console.log(`| ${m.backend} | ${m.peakMiB.toFixed(0)} | ${m.seconds.toFixed(1)} | ${m.status} |`);
+}
+if (!flag('--skip-memory')) {
+  const folder = folderRun();
+  report.folderMemory = folder;
+  console.log('\n# Peak resident memory quantizing a 4 GiB model folder in 4 shards (target: under 512 MiB)\n');
+  console.log('| backend | peak RSS MiB | seconds | exit |\n| --- | --- | --- | --- |');
+  console.log(`| ${folder.backend} | ${folder.peakMiB.toFixed(0)} | ${folder.seconds.toFixed(1)} | ${folder.status} |`);
 }
 if (!onlyMemory && !flag('--skip-page')) {
   const page = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'bench/page-memory.ts')], {

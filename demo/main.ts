@@ -5,7 +5,7 @@ import { TensorCharts } from './charts.js';
 import { QuantizerClient } from './client.js';
 import { bytes, shape } from './format.js';
 import type { OpenedModel, RunResult, RunSettings } from './protocol.js';
-import { canSaveToDisk, isAbort, pickOutputFile, RunControl } from './run.js';
+import { canSaveFolder, canSaveToDisk, isAbort, pickOutputDirectory, pickOutputFile, RunControl } from './run.js';
 import { outputName, SchemeForm } from './scheme.js';
 import { QualityTable, renderTensorList } from './tables.js';
 
@@ -16,6 +16,7 @@ function $<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 const fileInput = $<HTMLInputElement>('file');
+const folderInput = $<HTMLInputElement>('folder');
 const runButton = $<HTMLButtonElement>('run');
 const cancelButton = $<HTMLButtonElement>('cancel');
 const backend = $<HTMLSelectElement>('backend');
@@ -52,6 +53,8 @@ function updateControls(): void {
   runButton.disabled = running || !opened || !probed;
   cancelButton.disabled = !running;
   fileInput.disabled = running;
+  folderInput.disabled = running;
+  $('save-field').hidden = opened?.folder ? !canSaveFolder : !canSaveToDisk;
   $<HTMLFieldSetElement>('scheme-fields').disabled = running;
   $<HTMLFieldSetElement>('run-fields').disabled = running;
   // Checking the CPU reference against itself would prove nothing.
@@ -88,7 +91,9 @@ async function probe(): Promise<void> {
   updateControls();
 }
 
-async function openFile(file: File): Promise<void> {
+/** One file, or every file of a model folder (more than one file chosen or dropped). */
+async function openFile(file: File | File[]): Promise<void> {
+  const what = Array.isArray(file) ? `the model folder (${file.length} files)` : file.name;
   errorBox.textContent = '';
   opened = undefined;
   $('result').hidden = true;
@@ -97,16 +102,18 @@ async function openFile(file: File): Promise<void> {
   updateControls();
   const summary = $('model-summary');
   const box = $('tensors-box');
-  summary.textContent = `Reading the header of ${file.name}…`;
+  summary.textContent = `Reading the header of ${what}…`;
   try {
     const model = await client.call('open', file).result;
     opened = model;
-    summary.textContent = `${model.name}: ${model.format}, ${bytes(model.bytes)}, ${model.tensors.length} tensors.`;
+    summary.textContent = model.folder
+      ? `${model.name}: model folder of ${model.folder.files} files, ${model.folder.shards} safetensors shard${model.folder.shards === 1 ? '' : 's'}, ${bytes(model.bytes)} of weights, ${model.tensors.length} tensors.`
+      : `${model.name}: ${model.format}, ${bytes(model.bytes)}, ${model.tensors.length} tensors.`;
     renderTensorList($<HTMLTableElement>('tensors').tBodies[0] as HTMLTableSectionElement, model.tensors);
     box.hidden = false;
     form.setInputFormat(model.format);
   } catch (err) {
-    summary.textContent = `${file.name} could not be opened.`;
+    summary.textContent = `${what} could not be opened.`;
     box.hidden = true;
     showError(err);
   }
@@ -123,7 +130,13 @@ async function run(): Promise<void> {
       scheme: choice.scheme, backend: backend.value === 'webgpu' ? 'webgpu' : 'cpu', verify: !verify.disabled && verify.checked,
       include: choice.include, exclude: choice.exclude, outputName: outputName(opened.name, choice.format, choice.scheme),
     };
-    if (canSaveToDisk && saveToDisk.checked) settings.file = await pickOutputFile(settings.outputName);
+    if (opened.folder) {
+      // A folder's output is a folder: its name has no extension.
+      settings.outputName = settings.outputName.replace(/\.safetensors$/, '');
+      if (canSaveFolder && saveToDisk.checked) settings.directory = await pickOutputDirectory();
+    } else if (canSaveToDisk && saveToDisk.checked) {
+      settings.file = await pickOutputFile(settings.outputName);
+    }
   } catch (err) {
     if (!isAbort(err)) showError(err);
     return;
@@ -168,10 +181,11 @@ function describeRun(report: ModelReport, settings: RunSettings): string {
     `${s.symmetric ? 'symmetric' : 'asymmetric'} ${s.granularity}${s.blockSize ? ` ${s.blockSize}` : ''} on ${where}. ` +
     `${bytes(report.input.bytes)} → ${bytes(report.output.bytes)} (${report.compressionRatio.toFixed(2)}×) in ` +
     `${report.seconds.toFixed(2)} s, ${report.throughputMBps.toFixed(1)} MB/s.` +
-    (settings.file ? ` Written to ${settings.file.name}.` : '');
+    (settings.file ? ` Written to ${settings.file.name}.` : '') +
+    (settings.directory ? ` Written to ${settings.directory.name}/${settings.outputName}.` : '');
 }
 
-function showResult({ report, output }: RunResult, settings: RunSettings): void {
+function showResult({ report, output, files }: RunResult, settings: RunSettings): void {
   for (const url of objectUrls) URL.revokeObjectURL(url);
   objectUrls = [];
   const stem = settings.outputName.replace(/\.(gguf|safetensors)$/, '');
@@ -184,7 +198,8 @@ function showResult({ report, output }: RunResult, settings: RunSettings): void 
     : differ.length === 0 ? `CPU check: all ${verified.length} quantized tensors are bit-identical to the CPU reference.`
       : `CPU check: ${differ.length} of ${verified.length} tensors differ from the CPU reference; their first mismatches are in the table.`;
   $('download-model').hidden = true;
-  if (output) link('download-model', output, settings.outputName, `Download ${settings.outputName} (${bytes(output.size)})`);
+  const download = files ? `${settings.outputName}.zip` : settings.outputName;
+  if (output) link('download-model', output, download, `Download ${download} (${bytes(output.size)}${files ? `, ${files.length} files` : ''})`);
   link('download-report', new Blob([`${JSON.stringify(report, null, 2)}\n`], { type: 'application/json' }),
     `${stem}.report.json`, 'Download the report (JSON)');
   $('download-config').hidden = true;
@@ -221,6 +236,10 @@ fileInput.addEventListener('change', () => {
   const file = fileInput.files?.[0];
   if (file) void openFile(file);
 });
+folderInput.addEventListener('change', () => {
+  const files = [...(folderInput.files ?? [])];
+  if (files.length > 0) void openFile(files);
+});
 
 // A file dropped anywhere on the page is opened; without this the browser would navigate to it.
 const drop = $('drop');
@@ -234,8 +253,8 @@ document.addEventListener('dragleave', (event) => {
 document.addEventListener('drop', (event) => {
   event.preventDefault();
   drop.classList.remove('over');
-  const file = event.dataTransfer?.files[0];
-  if (file && !runner.active) void openFile(file);
+  const files = [...(event.dataTransfer?.files ?? [])];
+  if (files.length > 0 && !runner.active) void openFile(files.length > 1 ? files : files[0] as File);
 });
 
 $('scheme-form').addEventListener('submit', (event) => event.preventDefault());

@@ -1,7 +1,7 @@
 // The messages between the page and its worker. All heavy work (reading, quantizing, verifying,
 // writing) happens in the worker, so the page only renders and stays responsive.
 import type { AdapterFacts, Backend, QuantScheme } from '../src/index.js';
-import type { ModelProgress, ModelReport, OutputFormat } from '../src/model/index.js';
+import type { ModelProgress, ModelReport, OutputFile, OutputFormat } from '../src/model/index.js';
 
 /** A tensor as the page lists it, straight from the file's header. */
 export interface TensorInfo {
@@ -16,6 +16,8 @@ export interface OpenedModel {
   format: OutputFormat;
   bytes: number;
   tensors: TensorInfo[];
+  /** A model folder: how many files it holds and how many of them are weight shards. */
+  folder?: { files: number; shards: number };
 }
 
 export interface RunSettings {
@@ -27,12 +29,16 @@ export interface RunSettings {
   outputName: string;
   /** Where File System Access exists and the user chose a file: the output streams into it. */
   file?: FileSystemFileHandle;
+  /** A model folder's output, where File System Access exists: a new folder `outputName` in this one. */
+  directory?: FileSystemDirectoryHandle;
 }
 
 export interface RunResult {
   report: ModelReport;
-  /** The output, when it was assembled in the browser rather than streamed to a file. */
+  /** The output (a zip, for a model folder), when it was assembled in the browser rather than streamed to disk. */
   output?: Blob;
+  /** A model folder's output files. */
+  files?: OutputFile[];
 }
 
 export interface Histogram {
@@ -57,7 +63,8 @@ export interface TensorDetail {
 /** Each request names its answer's type. */
 export interface Api {
   probe: { arg: undefined; result: AdapterFacts };
-  open: { arg: File; result: OpenedModel };
+  /** One model file, or every file of a model folder. */
+  open: { arg: File | File[]; result: OpenedModel };
   run: { arg: RunSettings; result: RunResult };
   inspect: { arg: string; result: TensorDetail };
 }

@@ -7,6 +7,7 @@ import type { RunResult, RunSettings } from './protocol.js';
 // File System Access is not in every browser, nor in TypeScript's DOM typings.
 interface SavePickerWindow {
   showSaveFilePicker?(options: { suggestedName: string; types?: { description: string; accept: Record<string, string[]> }[] }): Promise<FileSystemFileHandle>;
+  showDirectoryPicker?(options: { mode: 'readwrite' }): Promise<FileSystemDirectoryHandle>;
 }
 
 export const canSaveToDisk = typeof (window as SavePickerWindow).showSaveFilePicker === 'function';
@@ -20,6 +21,15 @@ export async function pickOutputFile(suggestedName: string): Promise<FileSystemF
     suggestedName,
     types: [{ description: 'Model file', accept: { 'application/octet-stream': [extension] } }],
   });
+}
+
+export const canSaveFolder = typeof (window as SavePickerWindow).showDirectoryPicker === 'function';
+
+/** Asks for the folder a model folder's output goes into; rejects with an AbortError if the user declines. */
+export async function pickOutputDirectory(): Promise<FileSystemDirectoryHandle> {
+  const picker = (window as SavePickerWindow).showDirectoryPicker;
+  if (!picker) throw new Error('this browser cannot write folders directly; the output will be offered as a zip');
+  return picker.call(window, { mode: 'readwrite' });
 }
 
 export function isAbort(err: unknown): boolean {

@@ -2,11 +2,13 @@
 // input, quantized in the page, downloaded byte for byte as the command line writes it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { unzipSync } from 'fflate';
 import type { Browser, ElementHandle, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardedFolder } from '../model/folder-fixture.js';
 import { launchChromium, serveRepository, type StaticServer } from './harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -193,6 +195,49 @@ describe('demo page with WebGPU (SwiftShader)', () => {
       return { size: bytes.byteLength, sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') };
     });
     expect(written).toEqual(expected);
+    await page.close();
+  });
+
+  it('opens a model folder chosen through the folder input, and downloads a zip of the CLI\'s output folder; a broken folder dropped names its file', async () => {
+    const input = join(tmp, 'mnist-sharded');
+    await shardedFolder(input);
+    const page = await openPage();
+    const folder = (await page.$('#folder')) as ElementHandle<HTMLInputElement>;
+    // A folder input takes the folder itself, as the browser's picker gives it.
+    await folder.uploadFile(input);
+    await page.waitForFunction(() => /model folder of/.test(document.getElementById('model-summary')?.textContent ?? ''));
+    expect(await page.$eval('#model-summary', (el) => el.textContent)).toMatch(/^mnist-sharded: model folder of 11 files, 3 safetensors shards, .* 20 tensors\.$/);
+    await configure(page, { preset: 'ct-int8-channel', backend: 'cpu', verify: false });
+    // The command line's output for the same folder (its 5 GB shards: one here).
+    const single = join(tmp, 'mnist-sharded.one');
+    execFileSync(process.execPath, [join(ROOT, 'dist/cli.js'), 'quantize', input, '-o', single, '--backend', 'cpu', '--force'], { stdio: 'pipe' });
+    expect(await runToEnd(page)).toMatch(/^Done: 20 tensors/);
+    const name = await page.$eval('#download-model', (a) => (a as HTMLAnchorElement).download);
+    expect(name).toBe('mnist-sharded.int8-channel.zip');
+    const zipped = await page.$eval('#download-model', async (a) => {
+      const bytes = new Uint8Array(await (await fetch((a as HTMLAnchorElement).href)).arrayBuffer());
+      let text = '';
+      for (const b of bytes) text += String.fromCharCode(b);
+      return btoa(text);
+    });
+    const entries = unzipSync(new Uint8Array(Buffer.from(zipped, 'base64')));
+    const written = readdirSync(single, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(single, f)).isFile());
+    expect(Object.keys(entries).sort()).toEqual(written.sort());
+    expect(written).toContain('original/params.json');
+    for (const [path, bytes] of Object.entries(entries)) {
+      expect([path, Buffer.compare(Buffer.from(bytes), readFileSync(join(single, path)))]).toEqual([path, 0]);
+    }
+
+    // Every file of a folder dropped at once, one shard missing: the index names it.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File([JSON.stringify({ weight_map: { 'a.weight': 'model-00001-of-00002.safetensors' } })], 'model.safetensors.index.json'));
+      data.items.add(new File(['{}'], 'config.json'));
+      document.getElementById('drop')?.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => /names shard/.test(document.getElementById('error')?.textContent ?? ''));
+    expect(await page.$eval('#error', (el) => el.textContent)).toMatch(/^model\.safetensors\.index\.json: field 'weight_map': names shard 'model-00001-of-00002\.safetensors'/);
+    expect(await page.$eval('#model-summary', (el) => el.textContent)).toBe('the model folder (2 files) could not be opened.');
     await page.close();
   });
 
