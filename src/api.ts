@@ -201,6 +201,12 @@ export async function quantizeWithParams(
   const dtype = checkDType(params.dtype);
   const profile = checkProfile(params.profile ?? 'onnx');
   const { axis, blockSize } = params;
+  if (params.calibration !== undefined && params.calibration !== 'minmax') {
+    throw new QuantizationError(
+      `params.calibration ${String(params.calibration)} searches the data for scales; quantizeWithParams uses the given ones (calibrate with quantize)`,
+      { field: 'params.calibration' },
+    );
+  }
   if (blockSize !== undefined && axis === undefined) {
     throw new QuantizationError('blockSize needs an axis: blocks run along params.axis', { field: 'blockSize' });
   }

@@ -41,8 +41,26 @@ export interface QuantScheme {
    * dtype choose a built-in one (ggml: Q8_0 for int8, Q4_0 for int4).
    */
   format?: string;
-  /** A registered calibration method by name (see `listCalibrators`); `'minmax'` when absent. */
+  /**
+   * A registered calibration method by name (see `listCalibrators`): `'minmax'` (the default), the
+   * range of the data; `'mse'`, llm-compressor's MSE observer (the shrunk range with the least
+   * Σ|x − dq|^norm); `'percentile'`, the range clipped at a percentile. Not for the ggml profile.
+   */
   calibration?: string;
+  /** Options of `calibration: 'mse'`: grid (100), maxShrink (0.2) and norm (2.4), llm-compressor's defaults. */
+  mse?: MseOptions;
+  /** The percentile, in (0, 100], that `calibration: 'percentile'` clips at (99.9 when absent). */
+  percentile?: number;
+}
+
+/** The search of `calibration: 'mse'`: shrink factors 1 − i/grid for i below trunc(maxShrink·grid). */
+export interface MseOptions {
+  /** Steps per unit of shrink, an integer ≥ 1. */
+  grid?: number;
+  /** The largest shrink, in (0, 1]; maxShrink·grid must be at least 1. */
+  maxShrink?: number;
+  /** The error's exponent, > 0. */
+  norm?: number;
 }
 
 /**
@@ -121,6 +139,11 @@ export interface QuantParams {
   axis?: number;
   blockSize?: number;
   profile?: Profile;
+  /**
+   * Given scales are used as they are: a calibration method other than `'minmax'` (which searches
+   * the data for its scales) is an error naming `params.calibration`.
+   */
+  calibration?: string;
 }
 
 /** Error of a reconstruction over one set of elements. */

@@ -24,7 +24,7 @@ export async function calibrateOnCpu(scheme: QuantScheme, layout: Layout, numel:
   }
   const first = format.cpu.params(stats, scheme);
   if (!calibrator.refine) return first;
-  const refinement = calibrator.refine(format, scheme, layout, first);
+  const refinement = calibrator.refine(format, scheme, layout, first, stats);
   for (let start = 0; start < numel;) {
     const values = await read(start);
     refinement.add(values, start);

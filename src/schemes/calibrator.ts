@@ -38,9 +38,9 @@ export interface Calibrator {
   accumulate(stats: ParamStats, x: Float32Array, start: number, layout: Layout): void;
   /**
    * Present when the method looks at the data again: it starts from the format's parameters for
-   * the statistics and sees every element once more before the codes are made.
+   * the statistics (`first`, from `stats`) and sees every element once more before the codes are made.
    */
-  refine?(format: QuantFormat, scheme: QuantScheme, layout: Layout, first: QParams): Refinement;
+  refine?(format: QuantFormat, scheme: QuantScheme, layout: Layout, first: QParams, stats: ParamStats): Refinement;
   /** Whether the built-in GPU kernels gather this record (reduce, combine and the one-pass kernels). */
   readonly gpu: boolean;
 }

@@ -7,9 +7,11 @@ import { BUILTIN_FORMATS } from './builtin.js';
 import type { Calibrator } from './calibrator.js';
 import type { QuantFormat } from './format.js';
 import { minmax } from './minmax.js';
+import { mse } from './mse.js';
+import { percentile } from './percentile.js';
 
 const registry = new Map<string, QuantFormat>(BUILTIN_FORMATS.map((f) => [f.name, f]));
-const calibrators = new Map<string, Calibrator>([[minmax.name, minmax]]);
+const calibrators = new Map<string, Calibrator>([minmax, mse, percentile].map((c) => [c.name, c]));
 
 function checkNew(kind: 'format' | 'calibrator', name: unknown, taken: Map<string, unknown>): void {
   if (typeof name !== 'string' || name === '') {

@@ -2,6 +2,9 @@
 import { QuantizationError } from '../errors.js';
 import { checkDType, checkProfile, GRANULARITIES, type Layout, makeLayout, normalizeAxis } from '../layout.js';
 import type { QuantScheme } from '../types.js';
+import type { QuantFormat } from './format.js';
+import { MSE_DEFAULTS } from './mse.js';
+import { PERCENTILE_DEFAULT } from './percentile.js';
 import { calibratorOf, formatOf } from './registry.js';
 
 /** A scheme with every default filled in, checked against a shape. */
@@ -63,6 +66,57 @@ export function resolveScheme(shape: readonly number[], scheme: QuantScheme): Re
   if (granularity === 'group') resolved.blockSize = blockSize;
   if (scheme.format !== undefined) resolved.format = format.name;
   if (scheme.calibration !== undefined) resolved.calibration = calibratorOf(scheme).name;
+  resolveCalibration(scheme, resolved, format);
   format.check?.(shape, resolved);
   return { scheme: resolved, layout: makeLayout(shape, granularity, axis, blockSize) };
+}
+
+function optionError(field: string, message: string): QuantizationError {
+  return new QuantizationError(`${field} ${message}`, { field });
+}
+
+/**
+ * The calibration's options checked and their defaults filled in. ggml's formats keep
+ * llama.cpp's formulas, whose scale comes from the block's largest magnitude, so they take
+ * min/max calibration only.
+ */
+function resolveCalibration(scheme: QuantScheme, resolved: QuantScheme, format: QuantFormat): void {
+  const method = resolved.calibration ?? 'minmax';
+  if (method !== 'minmax' && format.profile === 'ggml') {
+    throw optionError(
+      'scheme.calibration',
+      `${method} is not available for the ggml profile: ${format.name.toUpperCase()} keeps llama.cpp's formulas, which calibrate by min/max only`,
+    );
+  }
+  if (scheme.mse !== undefined) {
+    if (method !== 'mse') throw optionError('scheme.mse', `applies only to calibration 'mse'; calibration is ${method}`);
+    if (typeof scheme.mse !== 'object' || scheme.mse === null) throw optionError('scheme.mse', 'must be an object');
+    for (const key of Object.keys(scheme.mse)) {
+      if (!(key in MSE_DEFAULTS)) throw optionError(`scheme.mse.${key}`, 'is not an option (grid, maxShrink, norm)');
+    }
+  }
+  if (method === 'mse') {
+    const o = { ...MSE_DEFAULTS, ...scheme.mse };
+    if (!Number.isInteger(o.grid) || o.grid < 1) throw optionError('scheme.mse.grid', `must be an integer >= 1; got ${String(o.grid)}`);
+    if (!(typeof o.maxShrink === 'number' && o.maxShrink > 0 && o.maxShrink <= 1)) {
+      throw optionError('scheme.mse.maxShrink', `must be in (0, 1]; got ${String(o.maxShrink)}`);
+    }
+    if (!(typeof o.norm === 'number' && Number.isFinite(o.norm) && o.norm > 0)) {
+      throw optionError('scheme.mse.norm', `must be a finite number > 0; got ${String(o.norm)}`);
+    }
+    if (Math.trunc(o.maxShrink * o.grid) < 1) {
+      throw optionError('scheme.mse.maxShrink', `× grid must be at least 1 (one candidate); got ${o.maxShrink} × ${o.grid}`);
+    }
+    resolved.mse = { grid: o.grid, maxShrink: o.maxShrink, norm: o.norm };
+  }
+  if (scheme.percentile !== undefined && method !== 'percentile') {
+    throw optionError('scheme.percentile', `applies only to calibration 'percentile'; calibration is ${method}`);
+  }
+  if (method === 'percentile') {
+    const P = scheme.percentile ?? PERCENTILE_DEFAULT;
+    if (!(typeof P === 'number' && P > 0 && P <= 100)) {
+      throw optionError('scheme.percentile', `must be in (0, 100]; got ${String(P)}`);
+    }
+    resolved.percentile = P;
+  }
 }

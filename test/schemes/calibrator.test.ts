@@ -70,7 +70,7 @@ afterAll(async () => {
 
 describe('calibrators', () => {
   it('min/max is the default, and naming it changes no bit', async () => {
-    expect(listCalibrators().map((c) => c.name)).toEqual(['minmax', 'mean3']);
+    expect(listCalibrators().map((c) => c.name)).toEqual(['minmax', 'mse', 'percentile', 'mean3']);
     const plain: QuantScheme = { dtype: 'int8', symmetric: true, granularity: 'channel', profile: 'pytorch' };
     const a = await quantize(x, [rows, cols], plain);
     const b = await quantize(x, [rows, cols], { ...plain, calibration: 'minmax' });
@@ -106,8 +106,8 @@ describe('calibrators', () => {
   });
 
   it('rejects an unknown method, listing the registered ones, and a second registration', async () => {
-    await expect(quantize(x, [rows, cols], { ...scheme, calibration: 'mse' })).rejects.toThrow(
-      /scheme.calibration must be one of minmax, mean3; got mse/,
+    await expect(quantize(x, [rows, cols], { ...scheme, calibration: 'kl' })).rejects.toThrow(
+      /scheme.calibration must be one of minmax, mse, percentile, mean3; got kl/,
     );
     expect(() => registerCalibrator(meanClip)).toThrow(/a calibrator named mean3 is registered already/);
   });
