@@ -14,10 +14,10 @@ export interface LlamaCpp {
   version: string;
   q8_0(x: Float32Array): Uint8Array;
   q4_0(x: Float32Array): Uint8Array;
-  /** `quantize_row_<type>_ref`: super-blocks of 256 of `blockBytes` each. */
-  quantizeK(type: string, blockBytes: number, x: Float32Array): Uint8Array;
+  /** `quantize_row_<type>_ref`: blocks of `blockSize` weights, `blockBytes` each. */
+  quantizeBlocks(type: string, blockSize: number, blockBytes: number, x: Float32Array): Uint8Array;
   /** `dequantize_row_<type>`. */
-  dequantizeK(type: string, blockBytes: number, bytes: Uint8Array): Float32Array;
+  dequantizeBlocks(type: string, blockSize: number, blockBytes: number, bytes: Uint8Array): Float32Array;
 }
 
 /** Why llama.cpp's library cannot be used on this machine, or undefined where it must load. */
@@ -60,14 +60,14 @@ export async function llamaCpp(): Promise<LlamaCpp> {
   };
   loaded = {
     version, q8_0: run(q8, 34), q4_0: run(q4, 18),
-    quantizeK(type, blockBytes, x) {
-      if (x.length % 256 !== 0) throw new Error(`llama.cpp quantizes whole super-blocks of 256; got ${x.length} values`);
-      const y = new Uint8Array((x.length / 256) * blockBytes);
+    quantizeBlocks(type, blockSize, blockBytes, x) {
+      if (x.length % blockSize !== 0) throw new Error(`llama.cpp quantizes whole blocks of ${blockSize}; got ${x.length} values`);
+      const y = new Uint8Array((x.length / blockSize) * blockBytes);
       fn(`void quantize_row_${type}_ref(const float *x, _Out_ uint8_t *y, int64_t k)`)(x, y, x.length);
       return y;
     },
-    dequantizeK(type, blockBytes, bytes) {
-      const y = new Float32Array((bytes.length / blockBytes) * 256);
+    dequantizeBlocks(type, blockSize, blockBytes, bytes) {
+      const y = new Float32Array((bytes.length / blockBytes) * blockSize);
       fn(`void dequantize_row_${type}(const uint8_t *x, _Out_ float *y, int64_t k)`)(bytes, y, y.length);
       return y;
     },

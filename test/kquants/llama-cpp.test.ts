@@ -1,6 +1,7 @@
 // The K-quant reference against llama.cpp's own quantize_row_qN_K_ref and dequantize_row_qN_K
 // (node-llama-cpp's prebuilt libggml-base.so, through koffi): byte for byte and bit for bit.
 import { describe, expect, it } from 'vitest';
+import { dequantizeQ5, Q5_BLOCK_BYTES, quantizeQ5 } from '../../src/cpu/q5.js';
 import { dequantizeK, KQUANTS, type KQuantType, quantizeK } from '../../src/cpu/kquants.js';
 import { LLAMA_CPP_UNAVAILABLE, llamaCpp } from '../gpu/llama-cpp.js';
 import { adversarialBlocks, realWeights } from './fixtures.js';
@@ -40,14 +41,30 @@ describe.skipIf(LLAMA_CPP_UNAVAILABLE !== undefined)('K-quants equal llama.cpp',
       let blocks = 0;
       for (const { name, values } of await inputs) {
         const ours = quantizeK(type, values);
-        const theirs = lib.quantizeK(ggmlName(type), blockBytes, values);
+        const theirs = lib.quantizeBlocks(ggmlName(type), 256, blockBytes, values);
         const diff = firstDiff(ours, theirs, blockBytes);
         expect(diff, `${type} ${name}`).toBeUndefined();
-        const back = sameBits(dequantizeK(type, ours), lib.dequantizeK(ggmlName(type), blockBytes, theirs));
+        const back = sameBits(dequantizeK(type, ours), lib.dequantizeBlocks(ggmlName(type), 256, blockBytes, theirs));
         expect(back, `${type} ${name} dequantized`).toBeUndefined();
         blocks += values.length / 256;
       }
       expect(blocks).toBeGreaterThan(1000);
+    }, 120_000);
+  }
+});
+
+describe.skipIf(LLAMA_CPP_UNAVAILABLE !== undefined)('Q5_0 and Q5_1 (llama.cpp\'s fallbacks for Q4_K and Q5_K) equal llama.cpp', () => {
+  for (const type of ['Q5_0', 'Q5_1'] as const) {
+    it(`${type}: quantize_row_${type.toLowerCase()}_ref and dequantize_row_${type.toLowerCase()}`, async () => {
+      const lib = await llamaCpp();
+      const inputs = [...(await realWeights('stories260K.gguf')), ...(await realWeights('mnist.safetensors')), ...adversarialBlocks()];
+      for (const { name, values } of inputs) {
+        const ours = quantizeQ5(type, values);
+        const theirs = lib.quantizeBlocks(type.toLowerCase(), 32, Q5_BLOCK_BYTES[type], values);
+        expect(firstDiff(ours, theirs, Q5_BLOCK_BYTES[type]), `${type} ${name}`).toBeUndefined();
+        const back = lib.dequantizeBlocks(type.toLowerCase(), 32, Q5_BLOCK_BYTES[type], theirs);
+        expect(sameBits(dequantizeQ5(type, ours), back), `${type} ${name} dequantized`).toBeUndefined();
+      }
     }, 120_000);
   }
 });
