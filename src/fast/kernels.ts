@@ -139,31 +139,48 @@ export function fastKernels(): Kernels {
     const peakAbs = new Float32Array(n);
     let bad = -1;
     // Finite values only reach the statistics: the first NaN or ±Infinity ends the scan.
+    const firstBad = (a: number, b: number): number => {
+      for (let i = a; i < b; i++) if ((x[i] as number) - (x[i] as number) !== 0) return start + i;
+      return -1;
+    };
+    // A run's loop keeps only its minimum and maximum; its peak (the first element of largest
+    // magnitude) follows from them, with a second look only when -min = max. The run's values
+    // then fold into the totals as the reference folds each element: a later one wins only when
+    // strictly beyond.
     const run: Run = (p, a, b) => {
       if (bad >= 0) return;
-      const q = p - lo;
-      let mn = min[q] as number;
-      let mx = max[q] as number;
-      let pk = peak[q] as number;
-      let pa = peakAbs[q] as number;
-      for (let i = a - start, e = b - start; i < e; i++) {
+      const e = b - start;
+      const i0 = a - start;
+      let mn = Infinity;
+      let mx = -Infinity;
+      let i = i0;
+      for (; i < e; i++) {
         const v = x[i] as number;
-        if (v - v !== 0) {
-          bad = start + i;
-          break;
-        }
+        if (v !== v) break;
         if (v < mn) mn = v;
         if (v > mx) mx = v;
-        const m = v < 0 ? -v : v;
-        if (pa < m) {
-          pa = m;
-          pk = v;
+      }
+      if (i < e || mn === -Infinity || mx === Infinity) {
+        bad = firstBad(i0, e);
+        return;
+      }
+      const q = p - lo;
+      if (mn < (min[q] as number)) min[q] = mn;
+      if (mx > (max[q] as number)) max[q] = mx;
+      const pa = -mn > mx ? -mn : mx;
+      if (!((peakAbs[q] as number) < pa)) return;
+      let pk = -mn > mx ? mn : mx;
+      if (-mn === mx) {
+        for (let j = i0; j < e; j++) {
+          const v = x[j] as number;
+          if (v === mn || v === mx) {
+            pk = v;
+            break;
+          }
         }
       }
-      min[q] = mn;
-      max[q] = mx;
-      peak[q] = pk;
       peakAbs[q] = pa;
+      peak[q] = pk;
     };
     const step: Run = (p, a, b) => {
       if (bad >= 0) return;

@@ -89,3 +89,34 @@ describe.each([1, 3])('fast CPU engine, %i worker(s), reports NaN and ±Infinity
     },
   );
 });
+
+describe('fast CPU engine: the first element of largest magnitude, and signed zeros', () => {
+  // Q4_0's d takes the sign of the first element of largest magnitude: blocks hold -m before m, m
+  // before -m, only zeros of either sign, and both at once; the fast scan finds the peak from the
+  // block's minimum and maximum, so each order must still pick the first.
+  const block = (i: number): number[] => {
+    const b = Array.from({ length: 32 }, (_, j) => ((j * 7 + i) % 11) / 4 - 1.25);
+    const m = 3 + (i % 3);
+    const [p, q] = [(i * 5) % 32, (i * 5 + 9) % 32];
+    const first = i % 2 === 0 ? -m : m;
+    b[Math.min(p, q)] = first;
+    b[Math.max(p, q)] = -first;
+    if (i % 4 === 3) b.fill(i % 8 === 3 ? -0 : 0);
+    if (i % 8 === 7) b[5] = -0;
+    return b;
+  };
+  const x = Float32Array.from(Array.from({ length: 64 }, (_, i) => block(i)).flat());
+  it.each([1, 3])('Q4_0 and per-tensor onnx, %i worker(s)', async (workers) => {
+    for (const scheme of [
+      { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' },
+      { dtype: 'uint8', symmetric: false, granularity: 'tensor', profile: 'onnx' },
+      { dtype: 'int8', symmetric: false, granularity: 'channel', axis: 0, profile: 'pytorch' },
+    ] as const) {
+      const shape = [8, 256];
+      const ref = await quantize(x, shape, scheme, { backend: 'reference' });
+      const fast = await quantize(x, shape, scheme, { backend: 'cpu', workers });
+      expect(compareQuantized(fast, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
+      expect(Array.from(new Uint32Array(fast.scales.buffer))).toEqual(Array.from(new Uint32Array(ref.scales.buffer)));
+    }
+  });
+});
