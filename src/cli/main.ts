@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { adapterFacts, adapterName, dequantize, errorMetrics, quantize, releaseDevice } from '../index.js';
 import { QuantizationError } from '../errors.js';
-import { ggufFormatOf, listCalibrators, listFormats } from '../schemes/registry.js';
+import { calibratorOf, ggufFormatOf, listCalibrators, listFormats } from '../schemes/registry.js';
 import { resolveScheme } from '../schemes/resolve.js';
 import { type ModelFile, modelTensors, openModel, readTensorF32Range } from '../formats/model.js';
 import { type ModelFolder, openModelFolder, quantizeFolder } from '../model/folder.js';
@@ -18,7 +18,7 @@ import { createAtomicFolder, readFolder } from '../node/folder.js';
 import { syntheticWeights } from '../synthetic.js';
 import type { Backend, QuantScheme } from '../types.js';
 import { describeFolder, describeModel } from './inspect.js';
-import { byteSize, choice, integer, positiveInt, type SchemeFlags, schemeFromFlags } from './options.js';
+import { byteSize, choice, finiteNumber, integer, positiveInt, type SchemeFlags, schemeFromFlags } from './options.js';
 
 /** Exit codes: 0 success, 1 failure, 2 usage. */
 class UsageError extends Error {}
@@ -44,8 +44,13 @@ function say(line: string): void {
  * GPU outruns the CPU; a software fallback emulates a GPU on the same cores the fast CPU engine
  * uses, and loses to it (bench/README.md has the figures).
  */
-async function chooseBackend(requested: QuantizeFlags['backend']): Promise<Backend> {
+async function chooseBackend(requested: QuantizeFlags['backend'], scheme: QuantScheme): Promise<Backend> {
   if (requested !== 'auto') return requested;
+  const calibrator = calibratorOf(scheme);
+  if (!calibrator.gpu) {
+    say(`backend: cpu (calibration ${calibrator.name} runs on the CPU backends only)`);
+    return 'cpu';
+  }
   try {
     const facts = await adapterFacts();
     const name = adapterName(facts);
@@ -137,7 +142,7 @@ async function quantizeFolderCommand(input: string, where: { dir: string; index?
   let reportFile: AtomicFile | undefined;
   try {
     const scheme = schemeFromFlags(flags, 'safetensors');
-    const backend = await chooseBackend(flags.backend);
+    const backend = await chooseBackend(flags.backend, scheme);
     const verify = flags.verify === true && backend !== 'reference';
     if (flags.verify && !verify) say('--verify: skipped, the reference backend is the reference itself');
     const force = flags.force === true;
@@ -186,7 +191,7 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
     const model = await openModel(source);
     const format = flags.format ?? model.format;
     const scheme = schemeFromFlags(flags, format);
-    const backend = await chooseBackend(flags.backend);
+    const backend = await chooseBackend(flags.backend, scheme);
     const verify = flags.verify === true && backend !== 'reference';
     if (flags.verify && !verify) say('--verify: skipped, the reference backend is the reference itself');
     // Every output is claimed before any work, so that a refusal to overwrite costs nothing.
@@ -342,6 +347,10 @@ function schemeOptions(cmd: Command): Command {
     .option('--axis <n>', 'the channel axis (default 0) or the axis groups run along (default last)', integer)
     .option('--block-size <n>', 'elements per group (default 32 for ggml, 128 otherwise)', positiveInt)
     .addOption(new Option('--profile <p>', `whose formulas: ${PROFILES.join(', ')} (default ggml for GGUF, pytorch for safetensors)`).argParser(choice(PROFILES)))
+    .addOption(new Option('--calibration <method>', `how each range is chosen: ${listCalibrators().map((c) => c.name).join(', ')} (default minmax; not for ggml)`).argParser(choice(listCalibrators().map((c) => c.name))))
+    .option('--percentile <P>', 'percentile calibration: clip at this percentile of |x| (or of each tail), in (0, 100] (default 99.9)', finiteNumber)
+    .option('--mse-grid <n>', 'mse calibration: shrink steps per unit, candidates 1 − i/n down to a shrink of 0.2 (default 100)', integer)
+    .option('--mse-norm <x>', 'mse calibration: the error exponent, Σ|x − dq|^x (default 2.4)', finiteNumber)
     .option('--include <pattern...>', 'quantize only tensors matching these globs')
     .option('--exclude <pattern...>', 'never quantize tensors matching these globs');
 }

@@ -11,6 +11,10 @@ export interface SchemeFlags {
   axis?: number;
   blockSize?: number;
   profile?: Profile;
+  calibration?: string;
+  percentile?: number;
+  mseGrid?: number;
+  mseNorm?: number;
 }
 
 export function choice<T extends string>(values: readonly T[]): (value: string) => T {
@@ -23,6 +27,13 @@ export function choice<T extends string>(values: readonly T[]): (value: string) 
 export function integer(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
+  return n;
+}
+
+/** A finite number; the scheme's checks then say which values the option takes. */
+export function finiteNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
   return n;
 }
 
@@ -46,6 +57,13 @@ export function schemeFromFlags(flags: SchemeFlags, format: 'safetensors' | 'ggu
     granularity,
     profile,
   };
+  if (flags.calibration !== undefined) scheme.calibration = flags.calibration;
+  if (flags.percentile !== undefined) scheme.percentile = flags.percentile;
+  if (flags.mseGrid !== undefined || flags.mseNorm !== undefined) {
+    scheme.mse = {
+      ...(flags.mseGrid !== undefined ? { grid: flags.mseGrid } : {}), ...(flags.mseNorm !== undefined ? { norm: flags.mseNorm } : {}),
+    };
+  }
   if (flags.axis !== undefined) scheme.axis = flags.axis;
   if (granularity === 'group') scheme.blockSize = flags.blockSize ?? (profile === 'ggml' ? GGML_BLOCK : 128);
   else if (flags.blockSize !== undefined) scheme.blockSize = flags.blockSize;

@@ -18,6 +18,8 @@
 // and pack_to_int32 (compressors/quantized_compressors/pack_quantized.py), initialize_qparams
 // (quantization/lifecycle/initialize.py), _skip_zp (compressors/quantized_compressors/base.py),
 // QuantizationArgs (quantization/quant_args.py), and vLLM's compressed_tensors_wNa16.py.
+import { MSE_DEFAULTS } from '../schemes/mse.js';
+import { PERCENTILE_DEFAULT } from '../schemes/percentile.js';
 import { QuantizationError } from '../errors.js';
 import { bitsOf, fullRange, isSigned } from '../layout.js';
 import { resolveScheme } from '../schemes/resolve.js';
@@ -367,6 +369,24 @@ export function compressedTensorsFormat(scheme: QuantScheme): string {
 }
 
 /**
+ * The observer that chose the ranges, as llm-compressor names it in a config group's weights:
+ * `minmax`, or `mse` with its observer_kwargs (grid, maxshrink, norm); percentile clipping, which
+ * llm-compressor has no observer for, is recorded as `percentile` with its percentile.
+ */
+function observerOf(scheme: QuantScheme): { observer: string; observer_kwargs: Record<string, number> } {
+  switch (scheme.calibration ?? 'minmax') {
+    case 'mse': {
+      const o = { ...MSE_DEFAULTS, ...scheme.mse };
+      return { observer: 'mse', observer_kwargs: { grid: o.grid, maxshrink: o.maxShrink, norm: o.norm } };
+    }
+    case 'percentile':
+      return { observer: 'percentile', observer_kwargs: { percentile: scheme.percentile ?? PERCENTILE_DEFAULT } };
+    default:
+      return { observer: 'minmax', observer_kwargs: {} };
+  }
+}
+
+/**
  * The `quantization_config` object for config.json: one config group with `scheme`'s weights and
  * unquantized activations, whose `targets` (module class names such as `Linear`, module names, or
  * `re:` patterns) cover every quantized module, and `ignore` naming the modules left in float
@@ -399,8 +419,7 @@ export function quantizationConfig(scheme: QuantScheme, ignore: string[], target
           block_structure: null,
           dynamic: false,
           actorder: null,
-          observer: 'minmax',
-          observer_kwargs: {},
+          ...observerOf(scheme),
         },
         input_activations: null,
         output_activations: null,

@@ -260,13 +260,13 @@ function quantizedWork(
   const mapError = (err: unknown) => (err instanceof QuantizationError ? new FormatError(err.message, where) : err);
   const read = (start: number, length: number) => readTensorF32Range(model, tensor.name, start, length);
   const workers = options.workers !== undefined ? { workers: options.workers } : {};
-  const stream = (extra: Pick<StreamOptions, 'backend' | 'device' | 'metrics'>): PulledStream => (scaleDtype
-    ? storedScaleStream(read, tensor.shape, scheme, scaleDtype, {
+  const stream = (extra: Pick<StreamOptions, 'backend' | 'device' | 'metrics'>, s = scheme): PulledStream => (scaleDtype
+    ? storedScaleStream(read, tensor.shape, s, scaleDtype, {
       backend: extra.backend ?? 'cpu', ...(extra.device ? { device: extra.device } : {}), chunkElements, ...workers,
       metrics: extra.metrics === true, mapError, ...(options.signal ? { signal: options.signal } : {}),
     })
     : pullStream((hooks) =>
-      quantizeStream({ read }, tensor.shape, scheme, {
+      quantizeStream({ read }, tensor.shape, s, {
         // Whole rows per chunk: the compressed-tensors packer works on rows (and Q8_0 / Q4_0 blocks lie within them).
         chunkElements, alignElements: Math.max(1, tensor.shape.at(-1) ?? 1), ...workers, ...extra, ...hooks,
       }).catch((err: unknown) => {
@@ -303,6 +303,12 @@ function quantizedWork(
       const fields: Partial<TensorReport> = { clipped, ...(overflow ? { scaleOverflow: overflow } : {}) };
       const m = r.metrics;
       if (m) Object.assign(fields, { mse: m.mse, maxAbsError: m.maxAbsError, sqnrDb: m.sqnrDb, worstChannels: worstChannels(m) });
+      if (m && (resolved.calibration ?? 'minmax') !== 'minmax') {
+        const minmaxSqnrDb = await minmaxSqnr(stream(
+          { backend: options.backend, metrics: true, ...(options.device ? { device: options.device } : {}) }, minmaxScheme(resolved),
+        ));
+        Object.assign(fields, { minmaxSqnrDb, gainDb: m.sqnrDb - minmaxSqnrDb });
+      }
       if (comparison) {
         const cmp = await comparison.report();
         fields.verify = { equal: cmp.equal, mismatches: cmp.mismatchCount + cmp.paramMismatchCount, summary: cmp.summary };
@@ -313,6 +319,25 @@ function quantizedWork(
       await Promise.all([run.close(), reference?.close()]);
     },
   };
+}
+
+/** The scheme with min/max calibration: the baseline a clipping calibration's gain is measured against. */
+function minmaxScheme(scheme: QuantScheme): QuantScheme {
+  const rest = { ...scheme };
+  delete rest.calibration;
+  delete rest.mse;
+  delete rest.percentile;
+  return rest;
+}
+
+/** The SQNR of a stream run to its end, its chunks dropped. */
+async function minmaxSqnr(run: PulledStream): Promise<number> {
+  try {
+    while (await run.next());
+    return (await run.result).metrics?.sqnrDb ?? NaN;
+  } finally {
+    await run.close();
+  }
 }
 
 /** `bytes` in pieces, then `after` once the last piece has been taken. */

@@ -3,6 +3,8 @@ import { codeRange } from '../cpu/calibrate.js';
 import type { ErrorMetrics } from '../cpu/metrics.js';
 import { forEachElementIn } from '../cpu/reduce.js';
 import { makeLayout } from '../layout.js';
+import { MSE_DEFAULTS } from '../schemes/mse.js';
+import { PERCENTILE_DEFAULT } from '../schemes/percentile.js';
 import type { QuantScheme, QuantizedTensor } from '../types.js';
 import { type AdapterFacts, adapterName } from '../webgpu/device.js';
 
@@ -20,6 +22,12 @@ export interface TensorReport {
   sqnrDb?: number;
   /** Elements outside the representable range by more than half a step (saturated). */
   clipped?: number;
+  /**
+   * For a calibration other than min/max: the SQNR min/max calibration gives the same tensor in
+   * the same run, and the gain over it (`sqnrDb − minmaxSqnrDb`, dB; negative is a loss).
+   */
+  minmaxSqnrDb?: number;
+  gainDb?: number;
   /**
    * Scales that overflowed to ±Inf — a ggml `d` past float16's 65504, from weights above about
    * 8.3e6 (Q8_0) or 5.2e5 (Q4_0) — whose elements dequantize to ±Inf or NaN: how many, and the
@@ -159,13 +167,28 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }
 
+/** The calibration of a scheme in words: `minmax`, `mse (grid 100, max shrink 0.2, norm 2.4)`, `percentile 99.9`. */
+export function describeCalibration(scheme: QuantScheme): string {
+  const c = scheme.calibration ?? 'minmax';
+  if (c === 'mse') {
+    const o = { ...MSE_DEFAULTS, ...scheme.mse };
+    return `mse (grid ${o.grid}, max shrink ${o.maxShrink}, norm ${o.norm})`;
+  }
+  return c === 'percentile' ? `percentile ${scheme.percentile ?? PERCENTILE_DEFAULT}` : c;
+}
+
 /** The report as a table a person can read on a terminal. */
 export function formatReport(report: ModelReport): string {
-  const rows = [['tensor', 'shape', 'action', 'output', 'MSE', 'max|err|', 'SQNR dB', 'clipped', 'worst channels', 'ms']];
+  const calibration = report.scheme.calibration ?? 'minmax';
+  const gain = calibration !== 'minmax';
+  const rows = [['tensor', 'shape', 'action', 'output', 'MSE', 'max|err|', 'SQNR dB', ...(gain ? ['vs minmax dB'] : []),
+    'clipped', 'worst channels', 'ms']];
   for (const t of report.tensors) {
     rows.push([
       t.name, `[${t.shape.join(', ')}]`, t.action === 'quantized' ? 'quantized' : `${t.action}${t.reason ? ` (${t.reason})` : ''}`,
-      t.output, exp(t.mse), exp(t.maxAbsError), fixed(t.sqnrDb, 2), t.clipped === undefined ? '' : String(t.clipped),
+      t.output, exp(t.mse), exp(t.maxAbsError), fixed(t.sqnrDb, 2),
+      ...(gain ? [t.gainDb === undefined ? '' : `${t.gainDb >= 0 ? '+' : ''}${fixed(t.gainDb, 2)}`] : []),
+      t.clipped === undefined ? '' : String(t.clipped),
       (t.worstChannels ?? []).map((w) => `${w.index}:${fixed(w.sqnrDb, 1)}`).join(' '), String(Math.round(t.ms)),
     ]);
   }
@@ -180,7 +203,7 @@ export function formatReport(report: ModelReport): string {
     '',
     `${quantized} of ${report.tensors.length} tensors quantized (${report.scheme.profile} ${report.scheme.dtype} ` +
       `${report.scheme.symmetric ? 'symmetric' : 'asymmetric'} ${report.scheme.granularity}` +
-      `${report.scheme.blockSize ? ` ${report.scheme.blockSize}` : ''}), backend ${report.backend}${adapter}`,
+      `${report.scheme.blockSize ? ` ${report.scheme.blockSize}` : ''}${gain ? `, ${describeCalibration(report.scheme)}` : ''}), backend ${report.backend}${adapter}`,
     `${formatBytes(report.input.bytes)} in (${report.input.format}) → ${formatBytes(report.output.bytes)} out (${report.output.format}), ` +
       `ratio ${report.compressionRatio.toFixed(2)}×, ${report.seconds.toFixed(2)} s, ${report.throughputMBps.toFixed(1)} MB/s`,
   ];
