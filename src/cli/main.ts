@@ -18,6 +18,7 @@ import { createAtomicFolder, readFolder } from '../node/folder.js';
 import { syntheticWeights } from '../synthetic.js';
 import type { Backend, QuantScheme } from '../types.js';
 import { describeFolder, describeModel } from './inspect.js';
+import { LLAMA_FILE_TYPES, type LlamaFileTypeName } from '../formats/llama-mix.js';
 import { byteSize, choice, finiteNumber, integer, positiveInt, type SchemeFlags, schemeFromFlags } from './options.js';
 
 /** Exit codes: 0 success, 1 failure, 2 usage. */
@@ -33,6 +34,7 @@ interface QuantizeFlags extends SchemeFlags {
   exclude?: string[];
   quantizeEmbeddings?: boolean;
   maxShardSize?: number;
+  type?: LlamaFileTypeName;
 }
 
 function say(line: string): void {
@@ -191,6 +193,9 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
     const model = await openModel(source);
     const format = flags.format ?? model.format;
     const scheme = schemeFromFlags(flags, format);
+    if (flags.type !== undefined && format !== 'gguf') throw new UsageError(`--type ${flags.type} is a llama.cpp file type: the output must be GGUF`);
+    if (flags.type !== undefined && flags.dtype !== undefined) throw new UsageError('--type and --dtype exclude each other: --type chooses every tensor\'s type');
+    if (flags.type !== undefined) say(`--type ${flags.type}: tensor types chosen by llama.cpp's rules, quantized on the CPU reference`);
     const backend = await chooseBackend(flags.backend, scheme);
     const verify = flags.verify === true && backend !== 'reference';
     if (flags.verify && !verify) say('--verify: skipped, the reference backend is the reference itself');
@@ -209,6 +214,7 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
         scheme, format, backend, verify, inputPath: input, outputPath: flags.output,
         ...(flags.include ? { include: flags.include } : {}), ...(flags.exclude ? { exclude: flags.exclude } : {}),
         ...(flags.quantizeEmbeddings ? { quantizeEmbeddings: true } : {}),
+        ...(flags.type !== undefined ? { ggufType: flags.type } : {}),
         onProgress: (p) => progress.update(p),
       });
     } finally {
@@ -393,6 +399,7 @@ schemeOptions(
   .option('--force', 'overwrite existing output files')
   .option('--max-shard-size <size>', 'model folder: tensor bytes per output shard at most, e.g. 5GB (the default), 500MB, 2GiB', byteSize)
   .option('--quantize-embeddings', 'safetensors: also quantize embeddings and lm_head (by default kept in their dtype and listed in ignore, as llm-compressor does)')
+  .addOption(new Option('--type <type>', `GGUF: a llama-quantize file type, each tensor's type chosen by llama.cpp's rules: ${Object.keys(LLAMA_FILE_TYPES).join(', ')}`).argParser(choice(Object.keys(LLAMA_FILE_TYPES) as LlamaFileTypeName[])))
   .action(async (input: string, flags: QuantizeFlags & { asymmetric?: boolean }) => {
     const symmetric = symmetry(flags);
     await quantizeCommand(input, { ...flags, ...(symmetric === undefined ? {} : { symmetric }) });

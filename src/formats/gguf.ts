@@ -501,6 +501,9 @@ export async function readGgufTensorF32Range(file: GgufFile, tensor: GgufTensor,
 /** What to write for one input tensor: its bytes unchanged, or converted to a type. */
 export type GgufOutputType = 'keep' | 'F32' | 'F16' | 'Q8_0' | 'Q4_0';
 
+/** Every type a tensor can be written as: the scheme types above, the K-quants and their Q5 fallbacks. */
+export type GgufTensorType = GgufOutputType | 'Q5_0' | 'Q5_1' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K';
+
 /**
  * A planned output file: the whole header (up to the aligned start of the data) and where each
  * tensor goes, relative to the data start.
@@ -556,8 +559,10 @@ function encodeValue(out: ByteBuilder, type: number, value: unknown, fail: (mess
   }
 }
 
-const OUTPUT_TYPES: Record<Exclude<GgufOutputType, 'keep'>, number> = {
-  F32: GGML_TYPE.F32, F16: GGML_TYPE.F16, Q8_0: GGML_TYPE.Q8_0, Q4_0: GGML_TYPE.Q4_0,
+const OUTPUT_TYPES: Record<Exclude<GgufTensorType, 'keep'>, number> = {
+  F32: GGML_TYPE.F32, F16: GGML_TYPE.F16, Q8_0: GGML_TYPE.Q8_0, Q4_0: GGML_TYPE.Q4_0, Q5_0: GGML_TYPE.Q5_0,
+  Q5_1: GGML_TYPE.Q5_1, Q2_K: GGML_TYPE.Q2_K, Q3_K: GGML_TYPE.Q3_K, Q4_K: GGML_TYPE.Q4_K, Q5_K: GGML_TYPE.Q5_K,
+  Q6_K: GGML_TYPE.Q6_K,
 };
 
 /**
@@ -571,7 +576,7 @@ const OUTPUT_TYPES: Record<Exclude<GgufOutputType, 'keep'>, number> = {
  * @example
  * const layout = planGgufOutput(file, file.tensors.map((t) => (t.shape.length >= 2 ? 'Q8_0' : 'keep')), LLAMA_FTYPE.MOSTLY_Q8_0);
  */
-export function planGgufOutput(file: GgufFile, outputs: GgufOutputType[], fileType: number): GgufLayout {
+export function planGgufOutput(file: GgufFile, outputs: readonly GgufTensorType[], fileType: number): GgufLayout {
   const name = file.source.name;
   if (outputs.length !== file.tensors.length) {
     throw new FormatError(`outputs has ${outputs.length} entries for ${file.tensors.length} tensors`, { file: name, field: 'outputs' });
@@ -581,7 +586,7 @@ export function planGgufOutput(file: GgufFile, outputs: GgufOutputType[], fileTy
   }
   let offset = 0;
   const entries = file.tensors.map((t, i) => {
-    const output = outputs[i] as GgufOutputType;
+    const output = outputs[i] as GgufTensorType;
     const fail = (message: string) => new FormatError(message, { file: name, tensor: t.name, field: 'outputs' });
     let ggmlType = t.ggmlType;
     let byteLength = t.byteLength;

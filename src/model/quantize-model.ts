@@ -7,8 +7,9 @@ import {
   compressedTensorsWarnings, quantizationConfig,
 } from '../formats/compressed-tensors.js';
 import {
-  encodeF16, type GgufFile, type GgufOutputType, planGgufOutput, writeGguf,
+  encodeF16, type GgufFile, type GgufOutputType, type GgufTensorType, planGgufOutput, writeGguf,
 } from '../formats/gguf.js';
+import { chooseTypes, LLAMA_FILE_TYPES, type LlamaFileTypeName } from '../formats/llama-mix.js';
 import type { ByteSink, TensorBytes } from '../formats/io.js';
 import { type ModelFile, type ModelTensor, modelTensors, readTensorF32Range } from '../formats/model.js';
 import { type OutputTensor, type SafetensorsFile, writeSafetensors } from '../formats/safetensors.js';
@@ -19,6 +20,7 @@ import { resolveScheme } from '../schemes/resolve.js';
 import { type QuantizedChunk, quantizeStream, type StreamOptions } from '../stream.js';
 import type { Backend, QuantScheme } from '../types.js';
 import type { AdapterFacts } from '../webgpu/device.js';
+import { type BlockEncoder, blockEncoder } from './gguf-blocks.js';
 import { embeddingOrHead, passThroughReason, type TensorPolicy } from './policy.js';
 import { type Params, type PulledStream, pullStream } from './pull.js';
 import { clippedCounter, type ModelReport, scaleOverflow, type TensorReport, worstChannels } from './report.js';
@@ -60,6 +62,11 @@ export interface QuantizeModelOptions extends TensorPolicy {
    * a tensor that passes through is copied in pieces of this many × 4 bytes.
    */
   chunkElements?: number;
+  /**
+   * GGUF output as one of llama-quantize's file types (`'Q4_K_M'`, …): each tensor's type chosen
+   * by llama.cpp's rules, quantized on the CPU reference; `scheme` is then not used for GGUF.
+   */
+  ggufType?: LlamaFileTypeName;
 }
 
 const DEFAULT_CHUNK_ELEMENTS = 4 * 1024 * 1024;
@@ -98,6 +105,8 @@ interface Job {
   scheme?: QuantScheme;
   action: TensorReport['action'];
   reason?: string;
+  /** Under a llama-quantize file type: the tensor's GGUF type. */
+  ggufType?: GgufTensorType;
 }
 
 /**
@@ -105,6 +114,7 @@ interface Job {
  * F16 — and why, decided before anything is written.
  */
 function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFormat): Job[] {
+  if (format === 'gguf' && options.ggufType) return mixPlan(model as GgufFile, options, options.ggufType);
   return modelTensors(model).map((tensor): Job => {
     const reason = passThroughReason(tensor, options);
     if (reason) return { tensor, action: 'passthrough', reason };
@@ -125,6 +135,79 @@ function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFor
     resolveScheme(tensor.shape, options.scheme);
     return { tensor, scheme: options.scheme, action: 'quantized' };
   });
+}
+
+/** head_count / head_count_kv of the model's architecture, 1 when the file does not say. */
+function gqaOf(model: GgufFile): number {
+  const arch = model.metadata.get('general.architecture')?.value;
+  const heads = Number(model.metadata.get(`${String(arch)}.attention.head_count`)?.value ?? 0);
+  const kv = Number(model.metadata.get(`${String(arch)}.attention.head_count_kv`)?.value ?? 0);
+  return heads > 0 && kv > 0 ? Math.trunc(heads / kv) : 1;
+}
+
+/** The jobs of a llama-quantize file type: llama.cpp's choice of type for each tensor, and why. */
+function mixPlan(model: GgufFile, options: QuantizeModelOptions, kind: LlamaFileTypeName): Job[] {
+  const tensors = modelTensors(model);
+  const kept = tensors.map((t): string | undefined => {
+    const reason = passThroughReason(t, options);
+    if (reason) return reason;
+    if (t.shape.length < 2) return `rank ${t.shape.length}: llama.cpp keeps 1-D tensors in F32`;
+    if (!t.name.endsWith('weight')) return 'llama.cpp quantizes only tensors named *weight';
+    if (t.name.includes('_norm.weight')) return 'llama.cpp does not quantize norms';
+    return undefined;
+  });
+  const choices = chooseTypes(kind, tensors.map((t, i) => ({
+    name: t.name, rowLength: t.shape.at(-1) ?? 1, quantizable: kept[i] === undefined,
+  })), gqaOf(model));
+  return tensors.map((tensor, i): Job => {
+    const reason = kept[i];
+    if (reason !== undefined) return { tensor, action: 'passthrough', reason };
+    const { type, reason: why } = choices[i] as { type: GgufTensorType; reason?: string };
+    return { tensor, action: type === 'F16' ? 'f16-fallback' : 'quantized', ggufType: type, ...(why ? { reason: why } : {}) };
+  });
+}
+
+/**
+ * A tensor written as a block type (`encode`), a chunk of whole rows at a time, on the CPU
+ * reference; the report's error figures come from what a loader decodes.
+ */
+function blockWork(model: ModelFile, tensor: ModelTensor, type: string, encode: BlockEncoder, chunkElements: number, signal?: AbortSignal): TensorWork {
+  const rowLength = Math.max(1, tensor.shape.at(-1) ?? 1);
+  const numel = tensor.shape.reduce((a, b) => a * b, 1);
+  const step = Math.max(1, Math.floor(chunkElements / rowLength)) * rowLength;
+  let signal2 = 0;
+  let noise = 0;
+  let maxAbsError = 0;
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    for (let start = 0; start < numel; start += step) {
+      signal?.throwIfAborted();
+      const x = await readTensorF32Range(model, tensor.name, start, Math.min(step, numel - start));
+      let out: Awaited<ReturnType<BlockEncoder>>;
+      try {
+        out = await encode(x, start, rowLength);
+      } catch (err) {
+        throw err instanceof QuantizationError ? new FormatError(err.message, { file: model.source.name, tensor: tensor.name }) : err;
+      }
+      x.forEach((v, i) => {
+        const e = Math.abs(v - (out.decoded[i] as number));
+        signal2 += v * v;
+        noise += e * e;
+        if (e > maxAbsError) maxAbsError = e;
+      });
+      yield out.bytes;
+    }
+  }
+  return {
+    output: type,
+    entry: async () => bytes(),
+    finish: async () => ({
+      fields: {
+        mse: numel > 0 ? noise / numel : 0, maxAbsError,
+        sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal2 / noise),
+      },
+    }),
+    close: async () => {},
+  };
 }
 
 /**
@@ -164,14 +247,22 @@ function compressedTensorsMisfit(tensor: ModelTensor, scheme: QuantScheme): stri
   return undefined;
 }
 
-function checkFormats(model: ModelFile, format: OutputFormat, scheme: QuantScheme): void {
+function checkFormats(model: ModelFile, format: OutputFormat, scheme: QuantScheme, ggufType?: LlamaFileTypeName): void {
+  if (ggufType !== undefined && !(format === 'gguf' && Object.hasOwn(LLAMA_FILE_TYPES, ggufType))) {
+    throw new QuantizationError(
+      format === 'gguf'
+        ? `ggufType must be one of ${Object.keys(LLAMA_FILE_TYPES).join(', ')}; got ${String(ggufType)}`
+        : `a llama-quantize type (${String(ggufType)}) is written as GGUF only`,
+      { field: 'ggufType' },
+    );
+  }
   if (format !== model.format) {
     throw new QuantizationError(
       `writing ${format} from a ${model.format} input is not supported; use --format ${model.format}`,
       { field: 'format' },
     );
   }
-  if (format === 'gguf' && !ggufFormatOf(scheme)) {
+  if (format === 'gguf' && !ggufFormatOf(scheme) && !ggufType) {
     const types = listFormats().flatMap((f) => (f.gguf ? [f.gguf.typeName] : []));
     throw new QuantizationError(
       `GGUF output holds ${types.join(' or ')}: use --profile ggml with --dtype int8 or int4 (symmetric, groups of 32)`,
@@ -371,7 +462,7 @@ type Produce = (index: number, part: number, parts: number, quantized: Quantized
 export async function quantizeModel(model: ModelFile, sink: ByteSink | ShardedSink, options: QuantizeModelOptions): Promise<ModelReport> {
   const started = performance.now();
   const format = options.format ?? model.format;
-  checkFormats(model, format, options.scheme);
+  checkFormats(model, format, options.scheme, options.ggufType);
   if (isSharded(sink) && format !== 'safetensors') {
     throw new QuantizationError('sharded output is written as safetensors only', { field: 'format' });
   }
@@ -394,6 +485,8 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink | ShardedSi
 
   const workFor = (job: Job, quantized: QuantizedOutput): TensorWork => {
     const { tensor } = job;
+    const encoder = job.ggufType && blockEncoder(job.ggufType);
+    if (job.ggufType && encoder) return blockWork(model, tensor, job.ggufType, encoder, chunkElements, options.signal);
     if (job.scheme) {
       return quantizedWork(model, tensor, job.scheme, quantized.encoding(), quantized.output, options, chunkElements, quantized.scaleDtype);
     }
@@ -432,7 +525,7 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink | ShardedSi
   let written: { bytes: number; config?: Record<string, unknown> };
   try {
     written = format === 'gguf'
-      ? { bytes: await writeGgufModel(model as GgufFile, sink as ByteSink, jobs, options.scheme, produce) }
+      ? { bytes: await writeGgufModel(model as GgufFile, sink as ByteSink, jobs, options.scheme, produce, options.ggufType) }
       : await writeSafetensorsModel(model as SafetensorsFile, sink, jobs, options.scheme, produce);
   } finally {
     await current?.work.close();
@@ -455,7 +548,15 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink | ShardedSi
   };
 }
 
-async function writeGgufModel(model: GgufFile, sink: ByteSink, jobs: Job[], scheme: QuantScheme, produce: Produce): Promise<number> {
+async function writeGgufModel(
+  model: GgufFile, sink: ByteSink, jobs: Job[], scheme: QuantScheme, produce: Produce, kind?: LlamaFileTypeName,
+): Promise<number> {
+  if (kind) {
+    const layout = planGgufOutput(model, jobs.map((j) => j.ggufType ?? 'keep'), LLAMA_FILE_TYPES[kind].fileType);
+    const unused = { output: kind, encoding: (): Encoding => { throw new QuantizationError('a llama-quantize type encodes each tensor by its own type', { field: 'ggufType' }); } };
+    await writeGguf(sink, layout, (index) => produce(index, 0, 1, unused));
+    return layout.totalBytes;
+  }
   const gguf = ggufFormatOf(scheme)?.gguf;
   if (!gguf) throw new QuantizationError('GGUF output needs a format with a GGUF encoding', { field: 'scheme' });
   const outputs: GgufOutputType[] = jobs.map((j) => (j.scheme ? gguf.typeName : j.action === 'f16-fallback' ? 'F16' : 'keep'));
