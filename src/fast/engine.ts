@@ -96,12 +96,19 @@ async function inPieces<R>(
   const done = new Map<number, R>();
   let next = 0;
   let dispatched = 0;
+  let failed = false;
   try {
     const lane = async () => {
-      while (dispatched < count) {
+      while (dispatched < count && !failed) {
         const i = dispatched++;
         const { job: j, transfer } = job(i);
-        done.set(i, (await pool.run(j, transfer)) as R);
+        try {
+          done.set(i, (await pool.run(j, transfer)) as R);
+        } catch (err) {
+          // The other lanes stop taking pieces: the call has failed.
+          failed = true;
+          throw err;
+        }
         for (let r = done.get(next); r !== undefined; r = done.get(next)) {
           done.delete(next);
           merge(next++, r);

@@ -193,7 +193,9 @@ export class WorkerPool {
   }
 }
 
-async function nodeFactory(): Promise<(answer: (r: Reply) => void, fail: (why: string) => void) => Handle> {
+type Factory = (answer: (r: Reply) => void, fail: (why: string) => void) => Handle;
+
+async function nodeFactory(): Promise<Factory> {
   const { Worker } = await loadNodeThreads();
   const source = workerSource(true);
   return (answer, fail) => {
@@ -217,8 +219,11 @@ async function nodeFactory(): Promise<(answer: (r: Reply) => void, fail: (why: s
   };
 }
 
-function webFactory(): (answer: (r: Reply) => void, fail: (why: string) => void) => Handle {
-  const url = URL.createObjectURL(new Blob([workerSource(false)], { type: 'text/javascript' }));
+/** The workers' script, made once per page (every pool's workers load it). */
+let webUrl: string | undefined;
+
+function webFactory(): Factory {
+  const url = (webUrl ??= URL.createObjectURL(new Blob([workerSource(false)], { type: 'text/javascript' })));
   return (answer, fail) => {
     const w = new Worker(url);
     w.onmessage = (e: MessageEvent<Reply>) => answer(e.data);
@@ -230,22 +235,29 @@ function webFactory(): (answer: (r: Reply) => void, fail: (why: string) => void)
   };
 }
 
-let shared: Promise<WorkerPool> | undefined;
+const pools = new Map<number, Promise<WorkerPool>>();
 
-/** The pool of `size` workers, kept across calls; a fresh one when the last ended or differs in size. */
+/**
+ * The pool of `size` workers, kept across calls (one per size asked for, so calls with different
+ * counts never end each other's); a fresh one when the last ended.
+ */
 export async function sharedPool(size: number): Promise<WorkerPool> {
-  const current = shared && (await shared.catch(() => undefined));
-  if (current && !current.ended && current.size === size) return current;
-  current?.end(new QuantizationError('the CPU worker pool was replaced'));
-  shared = WorkerPool.create(size);
-  return shared;
+  const known = pools.get(size);
+  const current = known && (await known.catch(() => undefined));
+  if (current && !current.ended) return current;
+  if (pools.get(size) !== known) return sharedPool(size);
+  const made = WorkerPool.create(size);
+  pools.set(size, made);
+  return made;
 }
 
-/** Ends the shared pool's workers (a later call starts new ones). */
+/** Ends every pool's workers (a later call starts new ones). */
 export async function releaseWorkers(): Promise<void> {
-  const current = shared && (await shared.catch(() => undefined));
-  shared = undefined;
-  current?.end(new QuantizationError('the CPU workers were released'));
+  const all = [...pools.values()];
+  pools.clear();
+  for (const pool of await Promise.all(all.map((p) => p.catch(() => undefined)))) {
+    pool?.end(new QuantizationError('the CPU workers were released'));
+  }
 }
 
 /** The kernels for work done in this thread. */
