@@ -70,6 +70,10 @@ export class SchemeForm {
   private readonly axis = field<HTMLInputElement>('axis');
   private readonly blockSize = field<HTMLInputElement>('block-size');
   private readonly profile = field<HTMLSelectElement>('profile');
+  private readonly calibration = field<HTMLSelectElement>('calibration');
+  private readonly percentile = field<HTMLInputElement>('percentile');
+  private readonly mseGrid = field<HTMLInputElement>('mse-grid');
+  private readonly mseNorm = field<HTMLInputElement>('mse-norm');
   private readonly include = field<HTMLInputElement>('include');
   private readonly exclude = field<HTMLInputElement>('exclude');
 
@@ -77,6 +81,7 @@ export class SchemeForm {
     const custom = this.preset.querySelector('option[value="custom"]');
     for (const [id, p] of PRESETS) this.preset.insertBefore(new Option(p.label, id), custom);
     this.preset.addEventListener('change', () => this.applyPreset());
+    this.calibration.addEventListener('change', () => this.showState());
     for (const el of [this.dtype, this.symmetric, this.granularity, this.axis, this.blockSize, this.profile]) {
       el.addEventListener('change', () => {
         this.preset.value = 'custom';
@@ -108,6 +113,10 @@ export class SchemeForm {
     };
     if (this.axis.value !== '') scheme.axis = this.integer(this.axis, 'The axis');
     if (scheme.granularity === 'group') scheme.blockSize = this.integer(this.blockSize, 'The group size');
+    if (this.calibration.value !== 'minmax') scheme.calibration = this.calibration.value;
+    // The library's checks name the field of a value out of range.
+    if (this.calibration.value === 'percentile') scheme.percentile = Number(this.percentile.value);
+    if (this.calibration.value === 'mse') scheme.mse = { grid: Number(this.mseGrid.value), norm: Number(this.mseNorm.value) };
     return {
       scheme, format: this.format.value as OutputFormat, include: globs(this.include.value), exclude: globs(this.exclude.value),
     };
@@ -138,6 +147,9 @@ export class SchemeForm {
     const p = PRESETS.get(this.preset.value);
     this.presetHelp.textContent = p?.help ?? CUSTOM_HELP;
     this.blockSize.disabled = this.granularity.value !== 'group';
+    this.percentile.disabled = this.calibration.value !== 'percentile';
+    this.mseGrid.disabled = this.calibration.value !== 'mse';
+    this.mseNorm.disabled = this.calibration.value !== 'mse';
   }
 }
 
