@@ -1,15 +1,16 @@
 // The CPU rows of `npm run bench`, all measured in one run on the built package: the reference
 // (`backend: 'reference'`), the fast engine on one worker (this thread) and on every core, and a
 // plain single-threaded JS loop doing per-row int8 symmetric quantization — the "no effort" floor
-// the fast engine must match per core, on every scheme. `tsx bench/cpu.ts [--size N] [--runs N]`
-// runs these rows alone (after `npm run build`); bench/run.ts runs them with everything else.
+// the fast engine must match per core, on every scheme. `tsx bench/cpu.ts [--size N] [--runs N]
+// [--webgpu]` runs these rows alone (after `npm run build`; --webgpu adds the adapter's end-to-end
+// time beside them, what --backend auto weighs); bench/run.ts runs them with everything else.
 import { availableParallelism } from 'node:os';
 import type * as Library from '../src/index.js';
 import type { QuantScheme } from '../src/index.js';
 
 export interface CpuRow {
   scheme: string;
-  what: 'reference' | 'fast, 1 worker' | 'fast, all workers' | 'plain loop';
+  what: 'reference' | 'fast, 1 worker' | 'fast, all workers' | 'plain loop' | string;
   workers: number;
   medianMs: number;
   minMs: number;
@@ -66,7 +67,8 @@ async function timed(runs: number, f: () => Promise<unknown> | unknown): Promise
 }
 
 export async function cpuBench(
-  lib: typeof Library, options: { size: number; runs: number; referenceRuns: number; log: (line: string) => void },
+  lib: typeof Library,
+  options: { size: number; runs: number; referenceRuns: number; log: (line: string) => void; webgpu?: boolean },
 ): Promise<{ cores: number; rows: CpuRow[] }> {
   const { size, runs } = options;
   const cores = availableParallelism();
@@ -90,7 +92,16 @@ export async function cpuBench(
     const all = await timed(runs, () => lib.quantize(x, shape, scheme, { backend: 'cpu' }));
     rows.push({ scheme: name, what: 'fast, all workers', workers: cores, ...all, perCoreVsLoop: perCore(all.medianMs, cores) });
     options.log(`${name}: reference ${ref.medianMs.toFixed(0)} ms, fast 1 worker ${one.medianMs.toFixed(0)} ms, ${cores} workers ${all.medianMs.toFixed(0)} ms`);
+    if (options.webgpu) {
+      // What --backend auto weighs the CPU against: the adapter this machine has, end to end.
+      const facts = await lib.adapterFacts();
+      const gpu = await timed(options.runs, () => lib.quantize(x, shape, scheme, { backend: 'webgpu' }));
+      const label = `webgpu, ${lib.adapterName(facts)}${facts.isFallback ? ' (software fallback)' : ''}`;
+      rows.push({ scheme: name, what: label, workers: cores, ...gpu, perCoreVsLoop: perCore(gpu.medianMs, cores) });
+      options.log(`${name}: ${label} ${gpu.medianMs.toFixed(0)} ms`);
+    }
   }
+  await lib.releaseDevice();
   await lib.releaseWorkers();
   return { cores, rows };
 }
@@ -119,6 +130,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const runs = Number(value('--runs', '3'));
   const built: string = '../dist/index.js';
   const lib = (await import(built)) as typeof Library;
-  const r = await cpuBench(lib, { size, runs, referenceRuns: 1, log: (l) => console.error(`[cpu] ${l}`) });
+  const r = await cpuBench(lib, { size, runs, referenceRuns: 1, webgpu: args.includes('--webgpu'), log: (l) => console.error(`[cpu] ${l}`) });
   console.log(formatCpuTable(size, r.cores, r.rows));
 }

@@ -184,7 +184,7 @@ const onlyMemory = flag('--only-memory') || onlyFolder;
 const report: Record<string, unknown> = { date: new Date().toISOString(), options };
 if (!onlyMemory && !flag('--skip-cpu')) {
   const size = Math.max(...sizes);
-  const cpu = await cpuBench(lib, { size, runs, referenceRuns: 1, log: (l) => console.error(`[cpu] ${l}`) });
+  const cpu = await cpuBench(lib, { size, runs, referenceRuns: 1, webgpu: true, log: (l) => console.error(`[cpu] ${l}`) });
   report.cpu = { size, ...cpu };
   console.log(`${formatCpuTable(size, cpu.cores, cpu.rows)}\n`);
 }
