@@ -238,7 +238,11 @@ export async function fastCodes(
     (i) => {
       const { x: px, transfer } = handOver(piece(x, i, size));
       const at = start + i * size;
-      const p = pieceParams(L, c, at, at + px.length);
+      // Copies of the piece's own parameters: a message clones a view's whole buffer.
+      const view = pieceParams(L, c, at, at + px.length);
+      const p: PieceParams = {
+        lo: view.lo, scales: view.scales.slice(), stored: view.stored.slice(), inv: view.inv.slice(), zeroPoints: view.zeroPoints.slice(),
+      };
       return {
         job: { op: 'codes', L, x: px, start: at, rule, qmin: c.qmin, qmax: c.qmax, params: p, bits, signed, M: metrics?.M },
         transfer,
