@@ -537,6 +537,7 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink | ShardedSi
     input: { path: options.inputPath ?? model.source.name, format: model.format, bytes: model.source.size },
     output: { path: options.outputPath ?? '', format, bytes: outBytes },
     scheme: options.scheme,
+    ...(format === 'gguf' && options.ggufType ? { ggufType: options.ggufType } : {}),
     backend: options.backend,
     ...(adapter ? { adapter } : {}),
     compressionRatio: outBytes > 0 ? model.source.size / outBytes : 0,

@@ -44,6 +44,8 @@ export interface ModelReport {
   input: { path: string; format: string; bytes: number };
   output: { path: string; format: string; bytes: number };
   scheme: QuantScheme;
+  /** GGUF written as a llama-quantize file type (`Q4_K_M`, …): `scheme` then chose no tensor's type. */
+  ggufType?: string;
   backend: string;
   adapter?: AdapterFacts;
   compressionRatio: number;
@@ -177,6 +179,17 @@ export function describeCalibration(scheme: QuantScheme): string {
   return c === 'percentile' ? `percentile ${scheme.percentile ?? PERCENTILE_DEFAULT}` : c;
 }
 
+/**
+ * What chose the output types, in words: a llama-quantize file type (each tensor's type is in its
+ * row), or the scheme, e.g. `ggml int8 symmetric group 32`.
+ */
+function describeScheme(report: ModelReport, gain: boolean): string {
+  if (report.ggufType !== undefined) return `${report.ggufType}: each tensor's type by llama.cpp's rules`;
+  const s = report.scheme;
+  return `${s.profile} ${s.dtype} ${s.symmetric ? 'symmetric' : 'asymmetric'} ${s.granularity}` +
+    `${s.blockSize ? ` ${s.blockSize}` : ''}${gain ? `, ${describeCalibration(s)}` : ''}`;
+}
+
 /** The report as a table a person can read on a terminal. */
 export function formatReport(report: ModelReport): string {
   const calibration = report.scheme.calibration ?? 'minmax';
@@ -201,9 +214,7 @@ export function formatReport(report: ModelReport): string {
   const lines = [
     pad(rows),
     '',
-    `${quantized} of ${report.tensors.length} tensors quantized (${report.scheme.profile} ${report.scheme.dtype} ` +
-      `${report.scheme.symmetric ? 'symmetric' : 'asymmetric'} ${report.scheme.granularity}` +
-      `${report.scheme.blockSize ? ` ${report.scheme.blockSize}` : ''}${gain ? `, ${describeCalibration(report.scheme)}` : ''}), backend ${report.backend}${adapter}`,
+    `${quantized} of ${report.tensors.length} tensors quantized (${describeScheme(report, gain)}), backend ${report.backend}${adapter}`,
     `${formatBytes(report.input.bytes)} in (${report.input.format}) → ${formatBytes(report.output.bytes)} out (${report.output.format}), ` +
       `ratio ${report.compressionRatio.toFixed(2)}×, ${report.seconds.toFixed(2)} s, ${report.throughputMBps.toFixed(1)} MB/s`,
   ];
