@@ -35,6 +35,9 @@ export interface FastRun {
   signal?: AbortSignal | undefined;
 }
 
+/** The built-in formats whose rounding rules the engine has (k-quants and others go to the reference). */
+const FAST_FORMATS = ['onnx', 'pytorch', 'q8_0', 'q4_0'];
+
 /** What the engine needs of a scheme it serves. */
 export interface FastPlan {
   L: KernelLayout;
@@ -55,7 +58,8 @@ export function kernelLayout(layout: Layout): KernelLayout {
  */
 export function fastPlan(scheme: QuantScheme, layout: Layout): FastPlan | undefined {
   const format = formatOf(scheme);
-  if (!BUILTIN_FORMATS.includes(format) || calibratorOf(scheme) !== minmax) return undefined;
+  const known = BUILTIN_FORMATS.includes(format) && FAST_FORMATS.includes(format.name) && format.params === 'affine';
+  if (!known || calibratorOf(scheme) !== minmax) return undefined;
   const rule: CodeRule = scheme.profile === 'onnx' ? 0 : scheme.profile === 'pytorch' ? 1 : scheme.dtype === 'int8' ? 2 : 3;
   return { L: kernelLayout(layout), rule, bits: bitsOf(scheme.dtype), signed: isSigned(scheme.dtype) };
 }

@@ -207,26 +207,41 @@ export function fastKernels(): Kernels {
 
   const fround = Math.fround;
 
-  // One element's code by `rule`. Under onnx and pytorch the rounded value is a float32, so a
-  // half (the only case that needs `& 1`) lies below 2^23 and fits an int32.
-  function code(rule: CodeRule, v: number, s: number, inv: number, zp: number, qmin: number, qmax: number): number {
-    let r: number;
-    if (rule === 0 || rule === 1) {
-      const t = rule === 0 ? fround(v / s) : fround(v * inv);
-      r = Math.round(t);
-      if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
-      r += zp;
-    } else if (rule === 2) {
-      // ggml: a block whose 1/d overflowed writes code 0 (Q8_0) or nibble 0 (Q4_0), as on x86.
-      if (inv === Infinity || inv === -Infinity) return 0;
-      const t = fround(v * inv);
-      r = t < 0 ? -Math.floor(-t + 0.5) : Math.floor(t + 0.5);
-    } else {
-      if (inv === Infinity || inv === -Infinity) return -8;
-      r = Math.trunc(fround(fround(v * inv) + 8.5));
-      return (r < 0 ? 0 : r > 15 ? 15 : r) - 8;
-    }
+  // One element's code under each rule, small enough to be inlined into its loop. Under onnx and
+  // pytorch the rounded value is a float32, so a half (the only case that needs `& 1`) lies
+  // below 2^23 and fits an int32.
+  function onnxCode(v: number, s: number, zp: number, qmin: number, qmax: number): number {
+    const t = fround(v / s);
+    let r = Math.round(t);
+    if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
+    r += zp;
     return r < qmin ? qmin : r > qmax ? qmax : r;
+  }
+  function pytorchCode(v: number, inv: number, zp: number, qmin: number, qmax: number): number {
+    const t = fround(v * inv);
+    let r = Math.round(t);
+    if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
+    r += zp;
+    return r < qmin ? qmin : r > qmax ? qmax : r;
+  }
+  // ggml's codes for an id = 1/d that did not overflow (a block whose id did gets Q8_0 code 0 or
+  // Q4_0 nibble 0, code -8, as llama.cpp writes on x86).
+  function q8Code(v: number, inv: number): number {
+    const t = fround(v * inv);
+    const r = t < 0 ? -Math.floor(-t + 0.5) : Math.floor(t + 0.5);
+    return r < -128 ? -128 : r > 127 ? 127 : r;
+  }
+  function q4Code(v: number, inv: number): number {
+    const r = Math.trunc(fround(fround(v * inv) + 8.5));
+    return (r < 0 ? 0 : r > 15 ? 15 : r) - 8;
+  }
+  const overflowed = (inv: number): boolean => inv === Infinity || inv === -Infinity;
+
+  function code(rule: CodeRule, v: number, s: number, inv: number, zp: number, qmin: number, qmax: number): number {
+    if (rule === 0) return onnxCode(v, s, zp, qmin, qmax);
+    if (rule === 1) return pytorchCode(v, inv, zp, qmin, qmax);
+    if (overflowed(inv)) return rule === 2 ? 0 : -8;
+    return rule === 2 ? q8Code(v, inv) : q4Code(v, inv);
   }
 
   function codes(
@@ -234,7 +249,7 @@ export function fastKernels(): Kernels {
     out: Int8Array | Uint8Array,
   ): void {
     const { lo, scales, inv, zeroPoints } = p;
-    // A loop per rule, so that each is monomorphic and the rule's test leaves the element loop.
+    // A loop per rule, so that the rule's test and the parameters leave the element loop.
     const run: Run = (pi, a, b) => {
       const q = pi - lo;
       const s = scales[q] as number;
@@ -242,10 +257,11 @@ export function fastKernels(): Kernels {
       const zp = zeroPoints[q] as number;
       const e = b - start;
       let i = a - start;
-      if (rule === 0) for (; i < e; i++) out[i] = code(0, x[i] as number, s, iv, zp, qmin, qmax);
-      else if (rule === 1) for (; i < e; i++) out[i] = code(1, x[i] as number, s, iv, zp, qmin, qmax);
-      else if (rule === 2) for (; i < e; i++) out[i] = code(2, x[i] as number, s, iv, zp, qmin, qmax);
-      else for (; i < e; i++) out[i] = code(3, x[i] as number, s, iv, zp, qmin, qmax);
+      if (rule === 0) for (; i < e; i++) out[i] = onnxCode(x[i] as number, s, zp, qmin, qmax);
+      else if (rule === 1) for (; i < e; i++) out[i] = pytorchCode(x[i] as number, iv, zp, qmin, qmax);
+      else if (overflowed(iv)) out.fill(rule === 2 ? 0 : -8, i, e);
+      else if (rule === 2) for (; i < e; i++) out[i] = q8Code(x[i] as number, iv);
+      else for (; i < e; i++) out[i] = q4Code(x[i] as number, iv);
     };
     const step: Run = (pi, a, b) => {
       const off = pi - lo - (a - start);
