@@ -2,8 +2,8 @@
 // Chromium), the peak memory of quantizing a 2 GiB model file and a 4 GiB model folder in 4 shards
 // with the CLI, and the demo page's heap on a 1 GiB file (bench/page-memory.ts). Prints tables,
 // writes artifacts/bench.json.
-// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --skip-cpu  --only-memory (the CLI's
-// peak memory alone)  --only-folder (the 4 GiB folder alone)
+// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --skip-cpu  --skip-kquants
+// --only-memory (the CLI's peak memory alone)  --only-folder (the 4 GiB folder alone)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { createServer } from 'vite';
 import type * as Library from '../src/index.js';
 import type { AdapterFacts } from '../src/index.js';
 import { cpuBench, formatCpuTable } from './cpu.js';
+import { formatKquantTable, kquantBench } from './kquants.js';
 import { formatTable, runBench, type SizeResult } from './measure.js';
 
 // The built package, as users get it (npm run bench builds first); typed by its source.
@@ -187,6 +188,13 @@ if (!onlyMemory && !flag('--skip-cpu')) {
   const cpu = await cpuBench(lib, { size, runs, referenceRuns: 1, webgpu: true, log: (l) => console.error(`[cpu] ${l}`) });
   report.cpu = { size, ...cpu };
   console.log(`${formatCpuTable(size, cpu.cores, cpu.rows)}\n`);
+}
+if (!onlyMemory && !flag('--skip-kquants')) {
+  // The CPU reference is one thread of plain TypeScript: 4096² (or the largest size asked, if smaller) keeps it to seconds.
+  const size = Math.min(4096, Math.max(...sizes));
+  const rows = kquantBench({ size, runs: 3, log: (l) => console.error(`[kquants] ${l}`) });
+  report.kquants = { size, rows };
+  console.log(`${formatKquantTable(size, rows)}\n`);
 }
 if (!onlyMemory) {
   const node = await nodeRun();
