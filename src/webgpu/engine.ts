@@ -17,6 +17,7 @@ import {
   blockWindows, chunkElements, chunks, fusedPlan, makePlan, type OnePass, PIPELINE_MIN_ELEMENTS, PIPELINE_WINDOWS, SLICE_LEN,
   uniformWords, type Window,
 } from './plan.js';
+import { gpuRefiner } from './refine.js';
 import { QUANTIZE_RUN_WORDS } from './shaders.js';
 import { type GpuInput, isSource, stager } from './stage.js';
 
@@ -89,7 +90,8 @@ export async function quantizeOnGpu(
   const resident = output === 'resident';
   const format = formatOf(scheme);
   const calibrator = calibratorOf(scheme);
-  if (!given && !calibrator.gpu) {
+  const refiner = calibrator.refine ? gpuRefiner(calibrator) : undefined;
+  if (!given && (!calibrator.gpu || (calibrator.refine && !refiner))) {
     throw new QuantizationError(`calibration ${calibrator.name} runs on the CPU backend only`, { field: 'scheme.calibration' });
   }
   const own = format.gpu.kind === 'blocks' ? format.gpu.kernel : undefined;
@@ -114,7 +116,7 @@ export async function quantizeOnGpu(
       ? Math.min(maxElements, Math.max(PIPELINE_MIN_ELEMENTS, Math.ceil(numel / PIPELINE_WINDOWS))) : maxElements;
     const fused: OnePass | undefined = own
       ? { kernel: own, windows: blockWindows(layout, numel, windowElements) }
-      : given || sink ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), windowElements, rowKernel);
+      : given || sink || refiner ? undefined : fusedPlan(layout, numel, bitsOf(scheme.dtype), windowElements, rowKernel);
     // Windows are staged one after another into the same place: queue order keeps each upload
     // behind the work on the window before, so the staging buffer need only hold the largest.
     const staged = fused ? Math.max(...fused.windows.map((w) => w.len)) : maxElements;
@@ -131,12 +133,14 @@ export async function quantizeOnGpu(
         given: 1,
       }, [s.storage('no statistics', 4 * STAT_WORDS), params.scales, params.zeroPoints, params.codeScales, params.inverses, firstBad]);
       ctx.device.queue.submit([encoder.finish()]);
+    } else if (numel > 0 && refiner) {
+      await refiner(s, plan, scheme, input, params, firstBad, maxElements, options);
     } else if (numel > 0 && !fused) {
       await calibrateOnGpu(s, plan, input, params, firstBad, maxElements, options);
     }
     const out = s.storage('packed chunk', Math.ceil(Math.min(numel, staged) / perWord) * 4);
     const bound: Record<KernelBinding, GPUBuffer> = {
-      input: input.buffer, scales: params.scales, zero_points: params.zeroPoints, packed: out, first_bad: firstBad,
+      input: input.buffer, scales: params.scales, zero_points: params.zeroPoints, packed: out, first_bad: firstBad, blocks: out,
     };
     const windowValues = (span: Window) => ({
       ...plan.base, chunk_start: span.start, chunk_len: span.len, slices: 1, param_count: span.paramCount,

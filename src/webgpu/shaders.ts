@@ -6,6 +6,10 @@ import common from '../../shaders/common.wgsl?raw';
 import dequantize from '../../shaders/dequantize.wgsl?raw';
 import exact from '../../shaders/exact.wgsl?raw';
 import metrics from '../../shaders/metrics.wgsl?raw';
+import mseChoose from '../../shaders/mse_choose.wgsl?raw';
+import mseFold from '../../shaders/mse_fold.wgsl?raw';
+import msePartials from '../../shaders/mse_partials.wgsl?raw';
+import mseTerm from '../../shaders/mse_term.wgsl?raw';
 import fusedBlocks from '../../shaders/fused_blocks.wgsl?raw';
 import fusedRows from '../../shaders/fused_rows.wgsl?raw';
 import qparams from '../../shaders/qparams.wgsl?raw';
@@ -18,13 +22,15 @@ import { minmax } from '../schemes/minmax.js';
 import type { Granularity, Profile } from '../types.js';
 
 export type KernelName =
-  | 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'fused_rows' | 'fused_blocks' | 'dequantize' | 'metrics';
+  | 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'fused_rows' | 'fused_blocks' | 'dequantize' | 'metrics'
+  | 'mse_partials' | 'mse_fold' | 'mse_choose';
 
 /** A built-in kernel by name, or a format's own (src/schemes/format.ts). */
 export type Kernel = KernelName | FormatKernel;
 
 const KERNELS: Record<KernelName, string> = {
   reduce, combine, calibrate, quantize, fused_rows: fusedRows, fused_blocks: fusedBlocks, dequantize, metrics,
+  mse_partials: msePartials, mse_fold: mseFold, mse_choose: mseChoose,
 };
 
 /** What every kernel starts with: the shared uniform and helpers, and the exact-arithmetic library. */
@@ -67,7 +73,8 @@ const STATS_HEADER = [
  */
 export function kernelSource(kernel: Kernel, spec: Specialization): string {
   const parts = typeof kernel !== 'string' ? [kernel.source]
-    : kernel === 'fused_rows' ? [spec.subgroups ? rowPartialsSubgroups : rowPartials, KERNELS[kernel]] : [KERNELS[kernel]];
+    : kernel === 'fused_rows' ? [spec.subgroups ? rowPartialsSubgroups : rowPartials, KERNELS[kernel]]
+    : kernel.startsWith('mse_') ? [mseTerm, KERNELS[kernel]] : [KERNELS[kernel]];
   const body = `${specHeader(spec)}${LIBRARY_SOURCE}${parts.join('\n')}`;
   const directives = body.split('\n').filter((line) => line.startsWith('enable '));
   return [...directives, ...body.split('\n').filter((line) => !line.startsWith('enable '))].join('\n');

@@ -9,8 +9,11 @@ quantization, err = sum(|q(x) - x| ** norm) per channel or group, and a candidat
 best only when `err < best`. Two deliberate differences, both stated in src/schemes/mse.ts:
 the scale and zero point come from the scheme's profile (ONNX DynamicQuantizeLinear or
 torch.ao's _calculate_qparams with FBGEMM's quantize, transcribed below from their definitions),
-and every candidate is evaluated (no early stop). The error is summed exactly (math.fsum of
-float64 powers), an order-free value the reference's float64 sum in flat order must agree with.
+and every candidate is evaluated (no early stop). The error is the library's exact definition
+(README, Calibration): |x - dq| in float32 with subnormals flushed, its power by a fixed float32
+routine (log2 from the exponent and a polynomial, exp2 likewise; numpy float32 scalars round each
+operation as IEEE does), each term truncated to an integer in units of 2^-F of R^norm (R's binade:
+the group's largest magnitude) and the terms added as Python integers, exactly.
 
 'percentile' is numpy's np.quantile(..., method='inverted_cdf') of |x| (symmetric) or of x at
 P/100 and 1 - P/100 (asymmetric), the lower tail then taken as the nearest rank from the top.
@@ -74,17 +77,71 @@ def codes(profile, dtype, symmetric, x, scale, zp):
     return np.clip(q, qmin, qmax)
 
 
+LOG2_COEFFS = [1.4426950216293335, -0.7213473320007324, 0.48091059923171997, -0.36070483922958374, 0.2879183292388916,
+               -0.23892034590244293, 0.21566985547542572, -0.20742103457450867, 0.12614846229553223]
+EXP2_COEFFS = [1.0, 0.6931469440460205, 0.2402305006980896, 0.05548042804002762, 0.009684580378234386,
+               0.0012387821916490793, 0.00021877505059819669]
+TERM_MAX = (2 ** 24 - 1) << 40
+TINY = f32(2.0 ** -126)
+
+
+def ftz(v):
+    return np.where(np.abs(v) < TINY, f32(0), v).astype(f32)
+
+
+def horner(coeffs, t):
+    q = np.full_like(t, f32(coeffs[-1]))
+    for c in reversed(coeffs[:-1]):
+        q = ((q * t).astype(f32) + f32(c)).astype(f32)
+    return q
+
+
+def power_terms(e, e_r, norm, shift):
+    """T = trunc((e / 2^(eR-127))^norm * 2^F) per element, as Python integers."""
+    e = e.astype(f32)
+    b = e.view(np.uint32).astype(np.int64)
+    frac = b & 0x7fffff
+    halve = (frac >= 0x3504f3).astype(np.int64)
+    m = (frac | np.where(halve == 1, 0x3f000000, 0x3f800000)).astype(np.uint32).view(f32)
+    t = (m - f32(1)).astype(f32)
+    lg = (horner(LOG2_COEFFS, t) * t).astype(f32)
+    L = (((b >> 23) - e_r + halve).astype(f32) + lg).astype(f32)
+    z = (f32(norm) * L).astype(f32)
+    n = np.floor(z)
+    p = horner(EXP2_COEFFS, (z - n).astype(f32))
+    pb = p.view(np.uint32).astype(np.int64)
+    s = (pb >> 23) - 150 + n.astype(np.int64) + shift
+    mant = (pb & 0x7fffff) | 0x800000
+    out = []
+    for ei, si, mi in zip(e, s, mant):
+        if ei == 0:
+            out.append(0)
+        elif not np.isfinite(ei) or si > 40:
+            out.append(TERM_MAX)
+        elif si < -24:
+            out.append(0)
+        else:
+            out.append(int(mi) << int(si) if si >= 0 else int(mi) >> int(-si))
+    return out
+
+
 def mse_range(profile, dtype, symmetric, x, grid, maxshrink, norm):
     """The chosen (scale, zero point) and candidate index for one channel or group."""
     amin, amax = f32(x.min()), f32(x.max())
-    best, chosen = math.inf, None
-    for i in range(int(maxshrink * grid)):
-        p = f32(1 - i / grid)
-        scale, zp = qparams(profile, dtype, symmetric, f32(p * amin), f32(p * amax))
-        dq = (scale * (codes(profile, dtype, symmetric, x, scale, zp) - zp)).astype(f32)
-        err = math.fsum(np.abs(x.astype(np.float64) - dq.astype(np.float64)) ** norm)
-        if err < best:
-            best, chosen = err, (scale, zp, i)
+    e_r = int(f32(np.abs(x).max()).view(np.uint32)) >> 23
+    norm32 = f32(min(norm, 4096))
+    shift = 64 - math.ceil(3 * float(norm32))
+    best, chosen = None, None
+    with np.errstate(invalid='ignore', over='ignore'):
+        for i in range(int(maxshrink * grid)):
+            p = f32(1 - i / grid)
+            scale, zp = qparams(profile, dtype, symmetric, f32(p * amin), f32(p * amax))
+            k = (codes(profile, dtype, symmetric, x, scale, zp) - zp).astype(f32)
+            dq = ftz((ftz(np.array([scale], dtype=f32))[0] * k).astype(f32))
+            e = ftz(np.abs((ftz(x) - dq).astype(f32)))
+            err = sum(power_terms(e, e_r, norm32, shift))
+            if best is None or err < best:
+                best, chosen = err, (scale, zp, i)
     return chosen
 
 

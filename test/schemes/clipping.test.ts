@@ -131,9 +131,9 @@ describe('mse and percentile calibration', () => {
     await expect(quantizeWithParams(x, shape, { dtype: 'int8', scales: [0.1], calibration: 'minmax' })).resolves.toBeDefined();
   });
 
-  it('runs on the CPU backends only until the kernels gather it, and says so', async () => {
-    const s: QuantScheme = { dtype: 'int4', symmetric: true, granularity: 'tensor', profile: 'onnx', calibration: 'mse' };
-    await expect(quantize(x, shape, s, { backend: 'webgpu' })).rejects.toThrow(/calibration mse runs on the CPU backend only/);
+  it('percentile runs on the CPU backends only until the kernels gather it, and says so', async () => {
+    const s: QuantScheme = { dtype: 'int4', symmetric: true, granularity: 'tensor', profile: 'onnx', calibration: 'percentile' };
+    await expect(quantize(x, shape, s, { backend: 'webgpu' })).rejects.toThrow(/calibration percentile runs on the CPU backend only/);
   });
 
   it('quantizes an empty tensor', async () => {
