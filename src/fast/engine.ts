@@ -74,11 +74,23 @@ export async function workerCount(run: FastRun): Promise<number> {
   return n;
 }
 
+/** Buffers of pieces that came back from the workers, reused for the next pieces' copies. */
+const spares: ArrayBuffer[] = [];
+const MAX_SPARES = 8;
+
 /** A piece's input as a worker receives it: shared memory as is, anything else copied and moved. */
 function handOver(x: Float32Array): { x: Float32Array; transfer: ArrayBuffer[] } {
   if (typeof SharedArrayBuffer !== 'undefined' && x.buffer instanceof SharedArrayBuffer) return { x, transfer: [] };
-  const copy = x.slice();
-  return { x: copy, transfer: [copy.buffer] };
+  let buffer = spares.pop();
+  while (buffer && buffer.byteLength < x.byteLength) buffer = spares.pop();
+  const copy = buffer ? new Float32Array(buffer, 0, x.length) : new Float32Array(x.length);
+  copy.set(x);
+  return { x: copy, transfer: [copy.buffer as ArrayBuffer] };
+}
+
+/** Keeps a returned piece's buffer for the next copy. */
+function takeBack(spare: Float32Array | undefined): void {
+  if (spare && spare.buffer instanceof ArrayBuffer && spares.length < MAX_SPARES) spares.push(spare.buffer);
 }
 
 /**
@@ -150,6 +162,7 @@ export async function fastScan(L: KernelLayout, x: Float32Array, start: number, 
       return { job: { op: 'scan', L, x: px, start: start + i * size }, transfer };
     },
     (_i, r) => {
+      takeBack(r.spare);
       if (bad >= 0) return;
       if (r.bad >= 0) bad = r.bad;
       else mergeStats(stats, r);
@@ -225,7 +238,7 @@ export async function fastCodes(
   const size = pieceSize(n, workers);
   const wordsPerPiece = size / perWord;
   let scratch: Float32Array | undefined;
-  type Out = { packed: Uint32Array; codes?: Int8Array | Uint8Array; errors?: PartialErrors };
+  type Out = { packed: Uint32Array; codes?: Int8Array | Uint8Array; errors?: PartialErrors; spare?: Float32Array };
   await inPieces<Out>(
     Math.ceil(n / size), workers, run,
     (i) => {
@@ -253,6 +266,7 @@ export async function fastCodes(
       };
     },
     (i, r) => {
+      takeBack(r.spare);
       if (r.packed !== packed) {
         packed.set(r.packed, i * wordsPerPiece);
         if (r.codes) codes.set(r.codes, i * size);

@@ -32,6 +32,8 @@ export interface PartialStats {
   peakAbs: Float32Array;
   /** Flat index of the first NaN or ±Infinity of the piece, or −1 (the statistics are then partial). */
   bad: number;
+  /** The piece's input, handed back by a worker for reuse. */
+  spare?: Float32Array;
 }
 
 /** Reconstruction error sums of the channels lo … lo + sumSq.length − 1. */
