@@ -1,6 +1,6 @@
 import { symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
-import { emptySums, metricsFromSums, metricsLayout, reconstructionMetrics } from './cpu/metrics.js';
+import { emptySums, errorMetrics, metricsFromSums, metricsLayout, reconstructionMetrics } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
 import { emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
@@ -8,12 +8,13 @@ import { codeParams, fastCodes, fastDequantize, type FastPlan, fastPlan, fastSca
 import {
   bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, makeLayout, nonFiniteError, normalizeAxis, shapeElements,
 } from './layout.js';
-import type { QParams } from './schemes/format.js';
+import type { BlockFormat, QParams } from './schemes/format.js';
 import { calibrateOnCpu } from './schemes/calibrate.js';
-import { formatOf } from './schemes/registry.js';
+import { blockFormatOf, formatOf } from './schemes/registry.js';
 import { resolveScheme } from './schemes/resolve.js';
 import type { Backend, GpuQuantizedTensor, QuantOptions, QuantParams, QuantScheme, QuantizedTensor } from './types.js';
 import { dequantizeOnGpu } from './webgpu/dequantize.js';
+import { quantizeBlocksOnGpu } from './webgpu/blocks.js';
 import { type GpuInput, quantizeOnGpu } from './webgpu/engine.js';
 
 const BACKENDS: readonly Backend[] = ['cpu', 'reference', 'webgpu'];
@@ -77,7 +78,72 @@ export async function quantize(
   const backend = selectBackend(options);
   checkInput(x, shape, backend, options);
   const { scheme: resolved, layout } = resolveScheme(shape, scheme);
+  const blockFormat = blockFormatOf(resolved);
+  if (blockFormat) return quantizeBlocks(x, shape, layout, resolved, blockFormat, backend, options);
   return produce(x, shape, layout, resolved, undefined, backend, options);
+}
+
+/** An empty code array of the scheme's signedness: what a block format's result holds for codes. */
+function noCodes(scheme: QuantScheme): Int8Array | Uint8Array {
+  return isSigned(scheme.dtype) ? new Int8Array(0) : new Uint8Array(0);
+}
+
+/**
+ * A block format's result: its blocks from its kernel on WebGPU, else from its CPU reference (the
+ * fast engine has no block formats; 'cpu' runs the reference). Metrics come from the decoded blocks.
+ */
+async function quantizeBlocks(
+  x: GpuInput, shape: readonly number[], layout: Layout, scheme: QuantScheme, format: BlockFormat, backend: Backend,
+  options: QuantOptions | undefined,
+): Promise<QuantizedTensor> {
+  if (options?.output === 'gpu') {
+    throw new QuantizationError(`output: 'gpu' holds codes, scales and zero points; format ${format.name} makes blocks (use output: 'arrays')`, {
+      field: 'options.output',
+    });
+  }
+  const axis = metricsAxis(options, shape, scheme);
+  if (axis !== undefined && !ArrayBuffer.isView(x)) {
+    throw new QuantizationError(`metrics of format ${format.name} are measured on the CPU, from the input as a Float32Array; x is a GPUBuffer`, {
+      field: 'options.metrics',
+    });
+  }
+  let blocks: Uint8Array;
+  let adapter: QuantizedTensor['adapter'];
+  if (backend === 'webgpu') {
+    const r = await quantizeBlocksOnGpu(x, shape, layout, scheme, format, options ?? {});
+    blocks = r.blocks as Uint8Array;
+    adapter = r.adapter;
+  } else {
+    options?.signal?.throwIfAborted();
+    const values = x as Float32Array;
+    const bad = findNonFinite(values);
+    if (bad >= 0) throw nonFiniteError(values[bad], bad, shape);
+    blocks = format.blocks.encode(values, 0);
+  }
+  return {
+    shape: [...shape], scheme, codes: noCodes(scheme), packed: new Uint32Array(0), scales: new Float32Array(0),
+    zeroPoints: new Int32Array(0), blocks, backend, ...(adapter ? { adapter } : {}),
+    ...(axis !== undefined ? { metrics: errorMetrics(x as Float32Array, format.blocks.decode(blocks), shape, axis) } : {}),
+  };
+}
+
+/** The weights of a block format's result, decoded by its CPU reference. */
+function dequantizeBlocks(q: QuantizedTensor | GpuQuantizedTensor, format: BlockFormat, backend: Backend, options: QuantOptions | undefined): Float32Array {
+  resolveScheme(q.shape, q.scheme);
+  if (!('blocks' in q) || !(q.blocks instanceof Uint8Array)) {
+    throw new QuantizationError(`a ${format.name} result holds its blocks in q.blocks, a Uint8Array`, { field: 'blocks' });
+  }
+  if (backend === 'webgpu' || options?.output === 'gpu') {
+    throw new QuantizationError(`format ${format.name}'s blocks are decoded on the CPU: use backend 'cpu' or 'reference' and output 'arrays'`, {
+      field: 'options.backend',
+    });
+  }
+  const need = (shapeElements(q.shape) / format.blocks.blockElements) * format.blocks.blockBytes;
+  if (q.blocks.length !== need) {
+    throw new QuantizationError(`blocks holds ${q.blocks.length} bytes but the shape and scheme need ${need}`, { field: 'blocks' });
+  }
+  options?.signal?.throwIfAborted();
+  return format.blocks.decode(q.blocks);
 }
 
 /** The axis metrics run along, or undefined when none were asked for. */
@@ -279,6 +345,8 @@ export async function dequantize(
   q: QuantizedTensor | GpuQuantizedTensor, options?: QuantOptions,
 ): Promise<Float32Array | GPUBuffer> {
   const backend = selectBackend(options);
+  const blockFormat = typeof q?.scheme === 'object' && q.scheme !== null ? blockFormatOf(q.scheme) : undefined;
+  if (blockFormat) return dequantizeBlocks(q, blockFormat, backend, options);
   const numel = shapeElements(q.shape);
   if ('codes' in q) checkShape(q.shape, q.codes.length);
   const { scheme, layout } = resolveScheme(q.shape, q.scheme);

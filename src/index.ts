@@ -11,11 +11,11 @@ export { adapterFacts, adapterName, releaseDevice } from './webgpu/device.js';
 export { releaseWorkers } from './fast/pool.js';
 export * as reference from './cpu/index.js';
 export {
-  calibratorOf, formatOf, ggufFormatOf, listCalibrators, listFormats, registerCalibrator, registerFormat,
+  blockFormatOf, calibratorOf, formatOf, ggufFormatOf, listCalibrators, listFormats, lookupFormat, registerCalibrator, registerFormat,
 } from './schemes/registry.js';
 export type { Calibrator, Refinement, StatField } from './schemes/calibrator.js';
 export type {
-  CpuReference, FormatKernel, GgufEncoding, GpuPlan, KernelBinding, QParams, QuantFormat, Quantizer,
+  AffineFormat, BlockCodec, BlockFormat, CpuReference, FormatKernel, GgufEncoding, GpuPlan, KernelBinding, QParams, QuantFormat, Quantizer,
 } from './schemes/format.js';
 export type {
   AdapterFacts, Backend, GpuOptions, GpuQuantizedTensor, Granularity, Profile, Progress, QuantDType, QuantOptions, QuantParams,

@@ -1,6 +1,6 @@
 // Quantizing a tensor too large to hold: its elements are read chunk by chunk from a source, and
 // its codes are handed out chunk by chunk, with the same results as `quantize` on the whole tensor.
-import { addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
+import { addDecodedErrors, addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
 import { emptyStats, findNonFinite } from './cpu/reduce.js';
 import { codeParams, fastCodes, type FastPlan, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
@@ -8,10 +8,12 @@ import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
 import { bitsOf, isSigned, type Layout, lcm, nonFiniteError, shapeElements } from './layout.js';
 import { calibrateOnCpu } from './schemes/calibrate.js';
-import { formatOf } from './schemes/registry.js';
+import type { BlockFormat } from './schemes/format.js';
+import { blockFormatOf, formatOf } from './schemes/registry.js';
 import { resolveScheme } from './schemes/resolve.js';
 import { readExactly } from './source.js';
 import type { QuantOptions, QuantScheme, QuantizedTensor, TensorSource } from './types.js';
+import { quantizeBlocksOnGpu } from './webgpu/blocks.js';
 import { quantizeOnGpu } from './webgpu/engine.js';
 
 export type { TensorSource } from './types.js';
@@ -23,6 +25,8 @@ export interface QuantizedChunk {
   codes: Int8Array | Uint8Array;
   /** The chunk's codes packed as in {@link QuantizedTensor} (a final partial word zero-filled). */
   packed: Uint32Array;
+  /** A block format's blocks of this chunk (its chunks hold whole blocks; `codes` and `packed` are then empty). */
+  blocks?: Uint8Array;
 }
 
 export interface StreamOptions extends Omit<QuantOptions, 'output' | 'maxChunkBytes'> {
@@ -34,7 +38,7 @@ export interface StreamOptions extends Omit<QuantOptions, 'output' | 'maxChunkBy
   chunkElements?: number;
   /** Every chunk but the last is a multiple of this many elements (a row, for writers that encode rows). */
   alignElements?: number;
-  /** Receives the scales and zero points, once, before the first chunk. */
+  /** Receives the scales and zero points, once, before the first chunk (never for a block format, whose blocks hold them). */
   onParams?: (params: Pick<QuantizedTensor, 'scales' | 'zeroPoints'>) => void | Promise<void>;
   /** Receives each chunk in order; the next one is made only once this returns (or resolves). */
   onChunk: (chunk: QuantizedChunk) => void | Promise<void>;
@@ -84,6 +88,8 @@ export async function quantizeStream(
   const { size, unit } = chunkSize(options);
   const axis = metricsAxis(options, shape, resolved);
   const bits = bitsOf(resolved.dtype);
+  const blockFormat = blockFormatOf(resolved);
+  if (blockFormat) return streamBlocks(source, shape, resolved, layout, blockFormat, backend, options, axis);
 
   if (backend === 'webgpu') {
     // The GPU calibrates the blocks of a block row together, so its chunks hold at least one.
@@ -168,6 +174,48 @@ async function streamFast(
   }
   return {
     shape: [...shape], scheme, scales: p.scales, zeroPoints: p.zeroPoints, backend: 'cpu',
+    ...(ml && sums ? { metrics: metricsFromSums(sums, ml.axis) } : {}),
+  };
+}
+
+/**
+ * A block format streamed: chunks of whole blocks (and of `alignElements`), each read once and
+ * encoded by the format's kernel on WebGPU or its CPU reference otherwise; metrics from the decoded blocks.
+ */
+async function streamBlocks(
+  source: TensorSource, shape: readonly number[], scheme: QuantScheme, layout: Layout, format: BlockFormat,
+  backend: 'cpu' | 'reference' | 'webgpu', options: StreamOptions, axis: number | undefined,
+): Promise<StreamedTensor> {
+  const numel = shapeElements(shape);
+  const { size: asked, unit: aligned } = chunkSize(options);
+  const unit = lcm(aligned, format.blocks.blockElements);
+  const size = Math.max(unit, Math.floor(asked / unit) * unit);
+  const ml = axis === undefined ? undefined : metricsLayout(shape, axis);
+  const sums = ml && emptySums(ml.paramCount);
+  const empty = isSigned(scheme.dtype) ? new Int8Array(0) : new Uint8Array(0);
+  const deliver = async (start: number, values: Float32Array, blocks: Uint8Array): Promise<void> => {
+    if (ml && sums) addDecodedErrors(sums, ml, values, format.blocks.decode(blocks), start);
+    await options.onChunk({ start, values, codes: empty, packed: new Uint32Array(0), blocks });
+  };
+  let adapter: StreamedTensor['adapter'];
+  if (backend === 'webgpu') {
+    const r = await quantizeBlocksOnGpu(source, shape, layout, scheme, format, { ...options, maxChunkBytes: size * 4 }, {
+      alignElements: size,
+      chunk: (start, values, blocks) => deliver(start, values as Float32Array, blocks),
+    });
+    adapter = r.adapter;
+  } else {
+    for (let start = 0; start < numel; start += size) {
+      options.signal?.throwIfAborted();
+      const values = await readExactly(source, start, Math.min(size, numel - start));
+      const bad = findNonFinite(values);
+      if (bad >= 0) throw nonFiniteError(values[bad], start + bad, shape);
+      await deliver(start, values, format.blocks.encode(values, start));
+      options.onProgress?.({ stage: 'quantize', doneBytes: (start + values.length) * 4, totalBytes: numel * 4 });
+    }
+  }
+  return {
+    shape: [...shape], scheme, scales: new Float32Array(0), zeroPoints: new Int32Array(0), backend, ...(adapter ? { adapter } : {}),
     ...(ml && sums ? { metrics: metricsFromSums(sums, ml.axis) } : {}),
   };
 }

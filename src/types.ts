@@ -38,7 +38,10 @@ export interface QuantScheme {
   profile: Profile;
   /**
    * A registered format by name (see `listFormats`, `registerFormat`); without it the profile and
-   * dtype choose a built-in one (ggml: Q8_0 for int8, Q4_0 for int4).
+   * dtype choose a built-in one (ggml: Q8_0 for int8, Q4_0 for int4). ggml's K-quants are named:
+   * `{ format: 'q4_k', profile: 'ggml', dtype: 'uint4', symmetric: false, granularity: 'group' }`
+   * (q2_k uint4, q3_k int4 symmetric, q5_k uint8, q6_k int8 symmetric; blocks of 256 along the
+   * last axis).
    */
   format?: string;
   /**
@@ -70,6 +73,10 @@ export interface MseOptions {
  * backend, `codes` is a view of `packed`'s bytes, not a copy). `scales` and `zeroPoints` have
  * one entry per tensor, channel or block, laid out row-major in the tensor's shape with the
  * quantized axis replaced by the channel or block count.
+ *
+ * A block format (a K-quant: its format's `params` is `'blocks'`) has no codes, scales or zero
+ * points apart from its blocks: `blocks` holds them as a GGUF file stores them, and `codes`,
+ * `packed`, `scales` and `zeroPoints` are empty.
  */
 export interface QuantizedTensor {
   shape: number[];
@@ -78,6 +85,8 @@ export interface QuantizedTensor {
   packed: Uint32Array;
   scales: Float32Array;
   zeroPoints: Int32Array;
+  /** A block format's encoded blocks, row after row (present exactly for block formats). */
+  blocks?: Uint8Array;
   /** Which backend produced this result; a request for one is never served by the other. */
   backend: Backend;
   /** The adapter that produced a `'webgpu'` result. */

@@ -16,7 +16,7 @@ describe('webgpu-quantizer formats', () => {
     const r = run('formats');
     expect(r.status).toBe(0);
     for (const f of listFormats()) {
-      const file = f.gguf ? `GGUF ${f.gguf.typeName}` : 'safetensors';
+      const file = f.gguf ? `GGUF ${f.gguf.typeName}` : f.blocks ? `GGUF ${f.blocks.gguf.typeName}` : 'safetensors';
       expect(r.stdout).toMatch(new RegExp(`^  ${f.name} +${f.profile} +${file} +${f.summary.replace(/[().*+?]/g, '\\$&')}$`, 'm'));
     }
     for (const c of listCalibrators()) expect(r.stdout).toMatch(new RegExp(`^  ${c.name} +${c.summary}`, 'm'));

@@ -371,7 +371,9 @@ const PROFILES = [...new Set(listFormats().map((f) => f.profile))];
 
 /** The registry, as a table: what `scheme.format`, `--profile` and `scheme.calibration` can name. */
 function formatsCommand(): void {
-  const rows = listFormats().map((f) => [f.name, f.profile, f.gguf ? `GGUF ${f.gguf.typeName}` : 'safetensors', f.summary]);
+  const rows = listFormats().map((f) => [
+    f.name, f.profile, f.gguf ? `GGUF ${f.gguf.typeName}` : f.blocks ? `GGUF ${f.blocks.gguf.typeName}` : 'safetensors', f.summary,
+  ]);
   const width = (i: number) => Math.max(...rows.map((r) => (r[i] as string).length));
   console.log('Formats (name, profile, file, what):');
   for (const r of rows) console.log(`  ${r.slice(0, 3).map((c, i) => c.padEnd(width(i))).join('  ')}  ${r[3]}`);

@@ -104,6 +104,11 @@ export function addReconstructionErrors(
   addErrors(sums, layout, x, start, (j) => y[j] as number);
 }
 
+/** Adds the errors of `y`, a chunk's reconstruction (elements start … start + x.length − 1), to `sums`. */
+export function addDecodedErrors(sums: ErrorSums, layout: Layout, x: Float32Array, y: Float32Array, start: number): void {
+  addErrors(sums, layout, x, start, (j) => y[j] as number);
+}
+
 function sumErrors(x: Float32Array, y: (i: number) => number, shape: readonly number[], channelAxis: number): ErrorMetrics {
   const layout = metricsLayout(shape, channelAxis);
   const sums = emptySums(layout.paramCount);

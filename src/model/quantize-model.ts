@@ -178,6 +178,7 @@ function blockWork(model: ModelFile, tensor: ModelTensor, type: string, encode: 
   let signal2 = 0;
   let noise = 0;
   let maxAbsError = 0;
+  let adapter: AdapterFacts | undefined;
   async function* bytes(): AsyncGenerator<Uint8Array> {
     for (let start = 0; start < numel; start += step) {
       signal?.throwIfAborted();
@@ -185,6 +186,7 @@ function blockWork(model: ModelFile, tensor: ModelTensor, type: string, encode: 
       let out: Awaited<ReturnType<BlockEncoder>>;
       try {
         out = await encode(x, start, rowLength);
+        adapter ??= out.adapter;
       } catch (err) {
         throw err instanceof QuantizationError ? new FormatError(err.message, { file: model.source.name, tensor: tensor.name }) : err;
       }
@@ -205,6 +207,7 @@ function blockWork(model: ModelFile, tensor: ModelTensor, type: string, encode: 
         mse: numel > 0 ? noise / numel : 0, maxAbsError,
         sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal2 / noise),
       },
+      ...(adapter ? { adapter } : {}),
     }),
     close: async () => {},
   };
@@ -485,7 +488,9 @@ export async function quantizeModel(model: ModelFile, sink: ByteSink | ShardedSi
 
   const workFor = (job: Job, quantized: QuantizedOutput): TensorWork => {
     const { tensor } = job;
-    const encoder = job.ggufType && blockEncoder(job.ggufType);
+    const encoder = job.ggufType && blockEncoder(job.ggufType, {
+      backend: options.backend, ...(options.device ? { device: options.device } : {}), ...(options.verify ? { verify: true } : {}),
+    });
     if (job.ggufType && encoder) return blockWork(model, tensor, job.ggufType, encoder, chunkElements, options.signal);
     if (job.scheme) {
       return quantizedWork(model, tensor, job.scheme, quantized.encoding(), quantized.output, options, chunkElements, quantized.scaleDtype);

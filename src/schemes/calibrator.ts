@@ -5,7 +5,7 @@
 import type { ParamStats } from '../cpu/reduce.js';
 import type { Layout } from '../layout.js';
 import type { QuantScheme } from '../types.js';
-import type { QParams, QuantFormat } from './format.js';
+import type { AffineFormat, QParams } from './format.js';
 
 /**
  * One word of the per-parameter statistics record. The GPU kernels address it as
@@ -40,7 +40,7 @@ export interface Calibrator {
    * Present when the method looks at the data again: it starts from the format's parameters for
    * the statistics (`first`, from `stats`) and sees every element once more before the codes are made.
    */
-  refine?(format: QuantFormat, scheme: QuantScheme, layout: Layout, first: QParams, stats: ParamStats): Refinement;
+  refine?(format: AffineFormat, scheme: QuantScheme, layout: Layout, first: QParams, stats: ParamStats): Refinement;
   /** Whether the built-in GPU kernels gather this record (reduce, combine and the one-pass kernels). */
   readonly gpu: boolean;
 }

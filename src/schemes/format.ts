@@ -2,7 +2,7 @@
 // its GPU kernels and its file encoding. src/schemes/registry.ts holds one descriptor per format;
 // everything else asks the registry instead of testing profiles and dtypes itself.
 import type { ParamStats } from '../cpu/reduce.js';
-import type { GgufOutputType } from '../formats/gguf.js';
+import type { GgufOutputType, GgufTensorType } from '../formats/gguf.js';
 import type { CodeRange, Layout } from '../layout.js';
 import type { Profile, QuantScheme } from '../types.js';
 
@@ -30,8 +30,11 @@ export interface CpuReference {
   quantizer(layout: Layout, scheme: QuantScheme, params: QParams): Quantizer;
 }
 
-/** What the engine binds to a format kernel's bindings 1, 2, … (binding 0 is the uniform `P`). */
-export type KernelBinding = 'input' | 'scales' | 'zero_points' | 'packed' | 'first_bad';
+/**
+ * What the engine binds to a format kernel's bindings 1, 2, … (binding 0 is the uniform `P`).
+ * `blocks` is a block format's output, its encoded blocks as u32 words (see {@link BlockFormat}).
+ */
+export type KernelBinding = 'input' | 'scales' | 'zero_points' | 'packed' | 'first_bad' | 'blocks';
 
 /**
  * A one-pass kernel of a format's own. Its source gets the shared library prepended (the
@@ -71,11 +74,8 @@ export interface GgufEncoding {
   encodeChunk(codes: Int8Array | Uint8Array, start: number, scales: Float32Array): Uint8Array;
 }
 
-/**
- * One quantized format. The affine schemes of a profile are one format; ggml's Q8_0 and Q4_0 are
- * one each; a program may register more (see `registerFormat`).
- */
-export interface QuantFormat {
+/** What every format says of itself, whatever its results hold. */
+interface FormatBase {
   /** The registry key, as `scheme.format` names it. */
   readonly name: string;
   /** One line for lists: the CLI's help, the page. */
@@ -91,6 +91,13 @@ export interface QuantFormat {
    * naming the field. `scheme` has its axis and block size filled in.
    */
   check?(shape: readonly number[], scheme: QuantScheme): void;
+}
+
+/**
+ * A format whose results are codes with a scale and a zero point per tensor, channel or block:
+ * the affine schemes of a profile are one format, ggml's Q8_0 and Q4_0 one each.
+ */
+export interface AffineFormat extends FormatBase {
   /** The range codes are clamped to when the parameters come from the data. */
   codeRange(scheme: QuantScheme): CodeRange;
   /** The parameter tensors a result holds: a scale and a zero point per tensor, channel or block. */
@@ -98,4 +105,47 @@ export interface QuantFormat {
   readonly cpu: CpuReference;
   readonly gpu: GpuPlan;
   readonly gguf?: GgufEncoding;
+  readonly blocks?: undefined;
 }
+
+/**
+ * A block format's CPU reference: whole blocks of `blockElements` weights along the last axis,
+ * each encoded as `blockBytes` bytes that hold their own scales (ggml's K-quants: super-blocks
+ * of 256 whose scales and mins come from a search).
+ */
+export interface BlockCodec {
+  readonly blockElements: number;
+  readonly blockBytes: number;
+  /** ggml's type of these blocks in a GGUF file, and its id (`enum ggml_type`). */
+  readonly gguf: { typeName: Exclude<GgufTensorType, 'keep' | 'F32' | 'F16'>; typeId: number };
+  /** The scheme that names this format (with its block size). */
+  readonly scheme: QuantScheme;
+  /**
+   * The blocks of `x` (whole blocks; x[0] is the tensor's flat index `start`); a NaN or ±Infinity
+   * is an error naming its flat index.
+   */
+  encode(x: Float32Array, start: number): Uint8Array;
+  /** The weights of whole blocks. */
+  decode(bytes: Uint8Array): Float32Array;
+}
+
+/**
+ * A format whose results are its own encoded blocks, not scales and codes (the K-quants): its CPU
+ * reference is `blocks`. Its kernel (`gpu`) runs one invocation per block of a window of whole
+ * blocks, as an affine format's own kernel does, and writes block t of the window at word
+ * t · ceil(blockBytes / 4) of the `blocks` binding (the host packs them end to end).
+ */
+export interface BlockFormat extends FormatBase {
+  readonly params: 'blocks';
+  readonly blocks: BlockCodec;
+  readonly gpu?: { kind: 'blocks'; kernel: FormatKernel };
+  readonly cpu?: undefined;
+  readonly gguf?: undefined;
+}
+
+/**
+ * One quantized format, by the parameters its results hold (`params`): scales and zero points
+ * ({@link AffineFormat}) or blocks of its own encoding ({@link BlockFormat}). A program may
+ * register more (see `registerFormat`).
+ */
+export type QuantFormat = AffineFormat | BlockFormat;

@@ -5,7 +5,7 @@ import { QuantizationError } from '../errors.js';
 import type { QuantScheme } from '../types.js';
 import { BUILTIN_FORMATS } from './builtin.js';
 import type { Calibrator } from './calibrator.js';
-import type { QuantFormat } from './format.js';
+import type { AffineFormat, BlockFormat, QuantFormat } from './format.js';
 import { minmax } from './minmax.js';
 import { mse } from './mse.js';
 import { percentile } from './percentile.js';
@@ -63,10 +63,10 @@ export function listFormats(): QuantFormat[] {
 }
 
 /**
- * The format of a scheme: the one it names, else the built-in format its profile and dtype select
- * (the profile's first, whose checks then say what the profile cannot express).
+ * The format of a scheme, of either kind: the one it names, else the built-in format its profile
+ * and dtype select (the profile's first, whose checks then say what the profile cannot express).
  */
-export function formatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format'>): QuantFormat {
+export function lookupFormat(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format'>): QuantFormat {
   if (scheme.format !== undefined) {
     const named = registry.get(scheme.format);
     if (!named) {
@@ -89,8 +89,36 @@ export function formatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format
   return found;
 }
 
+/**
+ * The affine format of a scheme (scales, zero points and codes): what every path that makes codes
+ * asks for. A block format here is an error naming it: its results are its own blocks.
+ */
+export function formatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format'>): AffineFormat {
+  const found = lookupFormat(scheme);
+  if (found.params === 'blocks') {
+    throw new QuantizationError(
+      `format ${found.name} encodes blocks of ${found.blocks.blockElements} with scales of their own, not codes with scales and zero points`,
+      { field: 'scheme.format' },
+    );
+  }
+  return found;
+}
+
+/** The block format a scheme names (a K-quant), else undefined. */
+export function blockFormatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format'>): BlockFormat | undefined {
+  if (scheme.format === undefined) return undefined;
+  const found = lookupFormat(scheme);
+  return found.params === 'blocks' ? found : undefined;
+}
+
+/** The registered block format whose blocks are GGUF type `typeName` (Q4_K, …), else undefined. */
+export function blockFormatOfGgufType(typeName: string): BlockFormat | undefined {
+  for (const f of registry.values()) if (f.params === 'blocks' && f.blocks.gguf.typeName === typeName) return f;
+  return undefined;
+}
+
 /** The format a scheme names or selects when it has a GGUF encoding (ggml's Q8_0 and Q4_0), else undefined. */
-export function ggufFormatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format'>): QuantFormat | undefined {
+export function ggufFormatOf(scheme: Pick<QuantScheme, 'profile' | 'dtype' | 'format'>): AffineFormat | undefined {
   const found = scheme.format !== undefined ? registry.get(scheme.format) : BUILTIN_FORMATS.find((f) => f.selects?.(scheme));
   return found?.gguf ? found : undefined;
 }

@@ -5,7 +5,7 @@ import type { QuantScheme } from '../types.js';
 import type { QuantFormat } from './format.js';
 import { MSE_DEFAULTS } from './mse.js';
 import { PERCENTILE_DEFAULT } from './percentile.js';
-import { calibratorOf, formatOf } from './registry.js';
+import { calibratorOf, lookupFormat } from './registry.js';
 
 /** A scheme with every default filled in, checked against a shape. */
 export interface ResolvedScheme {
@@ -23,7 +23,7 @@ export function resolveScheme(shape: readonly number[], scheme: QuantScheme): Re
   }
   const dtype = checkDType(scheme.dtype, 'scheme.dtype');
   const profile = checkProfile(scheme.profile);
-  const format = formatOf(scheme.format === undefined ? { profile, dtype } : { profile, dtype, format: scheme.format });
+  const format = lookupFormat(scheme.format === undefined ? { profile, dtype } : { profile, dtype, format: scheme.format });
   if (typeof scheme.symmetric !== 'boolean') {
     throw new QuantizationError(`scheme.symmetric must be true or false; got ${String(scheme.symmetric)}`, {
       field: 'scheme.symmetric',

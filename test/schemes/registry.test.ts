@@ -74,7 +74,7 @@ afterAll(async () => {
 
 describe('a format registered from outside the library', () => {
   it('is listed after the built-in formats and found by name', () => {
-    expect(listFormats().map((f) => f.name)).toEqual(['onnx', 'pytorch', 'q8_0', 'q4_0', 'int8_b16']);
+    expect(listFormats().map((f) => f.name)).toEqual(['onnx', 'pytorch', 'q8_0', 'q4_0', 'q2_k', 'q3_k', 'q4_k', 'q5_k', 'q6_k', 'int8_b16']);
     expect(formatOf(scheme)).toBe(toy);
     expect(formatOf({ profile: 'ggml', dtype: 'int4' }).gguf?.typeName).toBe('Q4_0');
   });
@@ -131,7 +131,7 @@ describe('a format registered from outside the library', () => {
   it.each([
     ['its own checks', { ...scheme, blockSize: 32 }, [2, 64], /int8_b16 holds symmetric int8/],
     ['a profile it does not follow', { ...scheme, profile: 'pytorch' }, [2, 64], /format int8_b16 follows the onnx profile/],
-    ['an unknown name', { ...scheme, format: 'int3' }, [2, 64], /scheme.format must be one of onnx, pytorch, q8_0, q4_0, int8_b16; got int3/],
+    ['an unknown name', { ...scheme, format: 'int3' }, [2, 64], /scheme.format must be one of onnx, pytorch, q8_0, q4_0, q2_k, q3_k, q4_k, q5_k, q6_k, int8_b16; got int3/],
   ] as const)('rejects a scheme by %s', async (_what, bad, shape, message) => {
     await expect(quantize(new Float32Array(128), [...shape], bad as QuantScheme)).rejects.toThrow(message);
   });
