@@ -10,7 +10,7 @@
 //   invocations read the same elements, for different candidates.
 // Invariants: as reduce.wgsl (a parameter's members in the chunk are one run that count_below()
 //   finds). Exactness: the candidate's parameters come from qparams_of (qparams.wgsl), its codes
-//   from code_of (codes.wgsl), both exact against the CPU; the terms and their sum are exact
+//   from codes4 (codes.wgsl, four members at a time), both exact against the CPU; the terms and their sum are exact
 //   integers (mse_term.wgsl), so the slicing does not change any sum.
 
 @group(0) @binding(1) var<storage, read> input: array<u32>;
@@ -42,9 +42,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let js = min(j0 + s * P.slice_len, j1);
   let je = min(js + P.slice_len, j1);
   var sum = vec3<u32>(0u);
-  for (var j = js; j < je; j = j + 1u) {
-    let x = bitcast<f32>(input[member(L, p, j) - P.chunk_start]);
-    sum = add_term(sum, power_term(error_bits(x, q.scale, code_of(x, q) - q.zp), e_r, norm, shift));
+  // Four members at a time; lanes past the slice read its last member and count as e = 0.
+  for (var j = js; j < je; j = j + 4u) {
+    let last = je - 1u;
+    let x = bitcast<vec4<f32>>(vec4<u32>(
+      input[member(L, p, j) - P.chunk_start], input[member(L, p, min(j + 1u, last)) - P.chunk_start],
+      input[member(L, p, min(j + 2u, last)) - P.chunk_start], input[member(L, p, min(j + 3u, last)) - P.chunk_start]));
+    let inside = vec4<u32>(j) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(je);
+    let e = select(vec4<u32>(0u), error_bits4(x, q.scale, codes4(x, q) - vec4<i32>(q.zp)), inside);
+    let t = power_terms4(e, e_r, norm, shift);
+    sum = add_term(add_term(sum, vec2<u32>(t[0].x, t[1].x)), vec2<u32>(t[0].y, t[1].y));
+    sum = add_term(add_term(sum, vec2<u32>(t[0].z, t[1].z)), vec2<u32>(t[0].w, t[1].w));
   }
   let o = t * 3u;
   partials[o] = sum.x;
