@@ -32,7 +32,8 @@ export interface LlamaRun {
 /**
  * Loads `path`, generates `count` tokens greedily after `prompt`, and (when `logits`) reads the
  * next-token distribution at every position of `prompt`, all on one thread, so that the float
- * sums do not depend on how work is split.
+ * sums do not depend on how work is split. `vocabulary`: the model's token count (stories260K's
+ * tokenizer, which the seeded model shares, has 512); a distribution that misses any is an error.
  */
 export async function runLlama(path: string, prompt: string, count: number, logits = false, vocabulary = 512): Promise<LlamaRun> {
   const l = await prebuiltLlama();
@@ -55,8 +56,8 @@ export async function runLlama(path: string, prompt: string, count: number, logi
         }]));
         logProbs = out.map((o) => {
           const p = o?.next.probabilities;
-          if (!p) throw new Error('llama.cpp gave no probabilities');
-          const v = new Float64Array(vocabulary).fill(-Infinity);
+          if (p?.size !== vocabulary) throw new Error(`llama.cpp gave ${p?.size ?? 'no'} probabilities for a vocabulary of ${vocabulary}`);
+          const v = new Float64Array(vocabulary);
           for (const [token, prob] of p) v[token] = Math.log(prob);
           return v;
         });
