@@ -9,7 +9,8 @@
 // (div_rn), the square root through sqrt_rn (integer digit-by-digit), and comparisons of floats
 // through their bit patterns, which no flushing mode changes. Additions and subtractions are the
 // device's own: a device that reads subnormal operands of an addition as zero can differ from the
-// reference on super-blocks holding subnormal weights among tiny normal ones.
+// reference on super-blocks holding subnormal weights, so the host (src/webgpu/blocks.ts) takes
+// those blocks' bytes from the CPU reference.
 
 // The exact product of two finite floats, subnormals included, rounded to nearest even.
 // Why it is exact: the 24-bit significands' product P < 2^48 is formed from 12-bit halves as

@@ -62,8 +62,12 @@ export async function quantizeBlocksOnGpu(
       s.dispatch(encoder, kernel, w.paramCount, {
         ...plan.base, chunk_start: w.start, chunk_len: w.len, slices: 1, param_count: w.paramCount, param_base: w.paramBase, given: 0,
       }, bindings);
+      // The window's values on the CPU, for the blocks the kernel may not encode exactly; a
+      // caller's GPU buffer is read back for that.
+      const values = input.values ?? new Float32Array(await s.read(input.buffer, 0, w.len * 4));
       const read = s.read(out, 0, w.paramCount * stride * 4, encoder).then((words) => {
         const packed = packBlocks(new Uint8Array(words), w.paramCount, blockBytes, stride);
+        encodeSubnormalBlocks(format, values, w.start, packed);
         all?.set(packed, w.paramBase * blockBytes);
         return packed;
       });
@@ -81,6 +85,30 @@ export async function quantizeBlocksOnGpu(
     await checkFinite(s, firstBad, x, shape);
     return { ...(all ? { blocks: all } : {}), adapter: ctx.adapter };
   });
+}
+
+/**
+ * The rule for super-blocks that hold a subnormal weight: the CPU reference encodes them and its
+ * bytes replace the kernel's. A device may read a subnormal operand of an addition as zero
+ * (SwiftShader does), and the kernels' additions are the device's own, so only the reference is
+ * sure for such blocks; they are rare in real weights (|x| < 2^-126), so the cost is a scan.
+ */
+function encodeSubnormalBlocks(format: BlockFormat, values: Float32Array, start: number, packed: Uint8Array): void {
+  const { blockElements, blockBytes } = format.blocks;
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let b = 0; b * blockElements < bits.length; b++) {
+    const first = b * blockElements;
+    for (let i = first; i < first + blockElements; i++) {
+      const v = bits[i] as number;
+      if ((v & 0x7f800000) === 0 && (v & 0x7fffff) !== 0) {
+        const block = values.subarray(first, first + blockElements);
+        if (Array.from(block).every(Number.isFinite)) {
+          packed.set(format.blocks.encode(block, start + first), b * blockBytes);
+        }
+        break;
+      }
+    }
+  }
 }
 
 /** Blocks written `stride` words apart, packed end to end. */
