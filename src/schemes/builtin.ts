@@ -10,6 +10,7 @@ import { GGML_BLOCK } from '../layout.js';
 import type { Granularity, Profile, QuantDType, QuantScheme } from '../types.js';
 import kquantCommon from '../../shaders/kquant_common.wgsl?raw';
 import kq4K from '../../shaders/kq4_k.wgsl?raw';
+import kq5K from '../../shaders/kq5_k.wgsl?raw';
 import kq6K from '../../shaders/kq6_k.wgsl?raw';
 import type { BlockFormat, CpuReference, FormatKernel, QuantFormat } from './format.js';
 
@@ -133,6 +134,6 @@ export const BUILTIN_FORMATS: readonly QuantFormat[] = [
   kquant('Q2_K', '2-bit codes with 4-bit scales and mins per 16'),
   kquant('Q3_K', '3-bit codes with 6-bit scales per 16'),
   kquant('Q4_K', '4-bit codes with 6-bit scales and mins per 32', kq4K),
-  kquant('Q5_K', '5-bit codes with 6-bit scales and mins per 32'),
+  kquant('Q5_K', '5-bit codes with 6-bit scales and mins per 32', kq5K),
   kquant('Q6_K', '6-bit codes with 8-bit scales per 16', kq6K),
 ];

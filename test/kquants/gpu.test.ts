@@ -13,6 +13,7 @@ afterAll(async () => {
 
 const SCHEMES = {
   Q4_K: { format: 'q4_k', profile: 'ggml', dtype: 'uint4', symmetric: false, granularity: 'group' },
+  Q5_K: { format: 'q5_k', profile: 'ggml', dtype: 'uint8', symmetric: false, granularity: 'group' },
   Q6_K: { format: 'q6_k', profile: 'ggml', dtype: 'int8', symmetric: true, granularity: 'group' },
 } as const satisfies Record<string, QuantScheme>;
 type GpuType = keyof typeof SCHEMES;
@@ -114,7 +115,7 @@ describe('K-quants in the registry, on the CPU', () => {
 describe('K-quant kernels on WebGPU equal the CPU reference byte for byte', () => {
   for (const type of TYPES) {
     const scheme = SCHEMES[type];
-    const blockBytes = { Q4_K: 144, Q6_K: 210 }[type];
+    const blockBytes = { Q4_K: 144, Q5_K: 176, Q6_K: 210 }[type];
 
     it(`${type}: adversarial super-blocks, whole and one window per block`, async () => {
       // 'tiny normal' (Gaussian · 1e-37) holds subnormal weights: its bytes come from the CPU

@@ -1,0 +1,158 @@
+// kq5_k.wgsl — ggml's Q5_K (quantize_row_q5_K_ref, no importance matrix): one invocation per
+// super-block of 256, the same search as src/cpu/kquants.ts's fitQ45K / makeQkx2Quants in the
+// same float32 steps (shaders/kquant_common.wgsl says how each is exact). It is kq4_k.wgsl's
+// search with 5-bit codes (nmax 31, rmin −0.5, nstep 15); the codes' high bits go to qh.
+//
+// Bindings: P (uniform), input (the window's values), blocks (out: block t at word t · 44),
+// first_bad (atomic: lowest flat index of a NaN or ±Inf).
+// Layout (block_q5_K, 176 bytes): f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, qh[32], qs[128].
+
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<storage, read_write> blocks: array<u32>;
+@group(0) @binding(3) var<storage, read_write> first_bad: atomic<u32>;
+
+override WG: u32 = 64;
+const STRIDE: u32 = 44u;
+const NMAX: i32 = 31;
+const NSTEP: i32 = 15;
+const RMIN: f32 = -0.5;
+const RDELTA: f32 = 0.1;
+
+var<private> L: array<u32, 256>;
+var<private> laux: array<u32, 32>;
+var<private> weights: array<f32, 32>;
+
+// make_qkx2_quants(32, 31, x + o, weights, L + o, rmin −0.5, rdelta 0.1, nstep 15, use_mad false):
+// returns (scale, −min).
+fn make_qkx2(o: u32) -> vec2<f32> {
+  var min = xs[o];
+  var max = min;
+  var sum_w = weights[0];
+  var sum_x = fmul(sum_w, min);
+  for (var i = 1u; i < 32u; i = i + 1u) {
+    let xi = xs[o + i];
+    if (flt(xi, min)) { min = xi; }
+    if (flt(max, xi)) { max = xi; }
+    let w = weights[i];
+    sum_w = (sum_w + w);
+    sum_x = (sum_x + fmul(w, xi));
+  }
+  if (flt(0.0, min)) { min = 0.0; }
+  if (feq(max, min)) {
+    for (var i = 0u; i < 32u; i = i + 1u) { L[o + i] = 0u; }
+    return vec2<f32>(0.0, -min);
+  }
+  var iscale = fdiv(f32(NMAX), (max - min));
+  var scale = fdiv(1.0, iscale);
+  var best_error = 0.0;
+  for (var i = 0u; i < 32u; i = i + 1u) {
+    let xi = xs[o + i];
+    let l = clamp(nearest_int(fmul(iscale, (xi - min))), 0, NMAX);
+    L[o + i] = u32(l);
+    var diff = (fmul(scale, f32(l)) + min) - xi;
+    diff = fmul(diff, diff);
+    best_error = (best_error + fmul(weights[i], diff));
+  }
+  for (var is = 0; is <= NSTEP; is = is + 1) {
+    iscale = fdiv((RMIN + fmul(RDELTA, f32(is))) + f32(NMAX), max - min);
+    var sum_l = 0.0;
+    var sum_l2 = 0.0;
+    var sum_xl = 0.0;
+    for (var i = 0u; i < 32u; i = i + 1u) {
+      let xi = xs[o + i];
+      let l = clamp(nearest_int(fmul(iscale, (xi - min))), 0, NMAX);
+      laux[i] = u32(l);
+      let wl = fmul(weights[i], f32(l));
+      sum_l = (sum_l + wl);
+      sum_l2 = (sum_l2 + fmul(wl, f32(l)));
+      sum_xl = (sum_xl + fmul(wl, xi));
+    }
+    let D = (fmul(sum_w, sum_l2) - fmul(sum_l, sum_l));
+    if (flt(0.0, D)) {
+      var this_scale = fdiv((fmul(sum_w, sum_xl) - fmul(sum_x, sum_l)), D);
+      var this_min = fdiv((fmul(sum_l2, sum_x) - fmul(sum_l, sum_xl)), D);
+      if (flt(0.0, this_min)) {
+        this_min = 0.0;
+        this_scale = fdiv(sum_xl, sum_l2);
+      }
+      var cur_error = 0.0;
+      for (var i = 0u; i < 32u; i = i + 1u) {
+        var diff = (fmul(this_scale, f32(laux[i])) + this_min) - xs[o + i];
+        diff = fmul(diff, diff);
+        cur_error = (cur_error + fmul(weights[i], diff));
+      }
+      if (flt(cur_error, best_error)) {
+        for (var i = 0u; i < 32u; i = i + 1u) { L[o + i] = laux[i]; }
+        best_error = cur_error;
+        scale = this_scale;
+        min = this_min;
+      }
+    }
+  }
+  return vec2<f32>(scale, -min);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = flat_id(gid);
+  if (t >= P.param_count) { return; }
+  let first = t * 256u;
+  for (var i = 0u; i < 256u; i = i + 1u) {
+    let v = input[first + i];
+    if (!is_finite_bits(bitcast<u32>(v))) { atomicMin(&first_bad, P.chunk_start + first + i); }
+    xs[i] = v;
+  }
+  for (var w = 0u; w < STRIDE; w = w + 1u) { out_words[w] = 0u; }
+  var scales: array<f32, 8>;
+  var mins: array<f32, 8>;
+  var max_scale = 0.0;
+  var max_min = 0.0;
+  for (var j = 0u; j < 8u; j = j + 1u) {
+    let o = 32u * j;
+    var sum_x2 = 0.0;
+    for (var l = 0u; l < 32u; l = l + 1u) { sum_x2 = (sum_x2 + fmul(xs[o + l], xs[o + l])); }
+    let av_x = sqrt_rn(fdiv(sum_x2, 32.0));
+    for (var l = 0u; l < 32u; l = l + 1u) { weights[l] = (av_x + abs(xs[o + l])); }
+    let sm = make_qkx2(o);
+    scales[j] = sm.x;
+    mins[j] = sm.y;
+    if (flt(max_scale, sm.x)) { max_scale = sm.x; }
+    if (flt(max_min, sm.y)) { max_min = sm.y; }
+  }
+  let inv_scale = select(0.0, fdiv(63.0, max_scale), flt(0.0, max_scale));
+  let inv_min = select(0.0, fdiv(63.0, max_min), flt(0.0, max_min));
+  var ls: array<u32, 8>;
+  var lm: array<u32, 8>;
+  for (var j = 0u; j < 8u; j = j + 1u) {
+    ls[j] = min(63u, u32(nearest_int(fmul(inv_scale, scales[j]))) & 0xffu);
+    lm[j] = min(63u, u32(nearest_int(fmul(inv_min, mins[j]))) & 0xffu);
+  }
+  let d = f16_round(fdiv(max_scale, 63.0));
+  let dmin = f16_round(fdiv(max_min, 63.0));
+  put_half(0u, d);
+  put_half(2u, dmin);
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    put_byte(4u + j, ls[j] | ((ls[j + 4u] >> 4u) << 6u));
+    put_byte(8u + j, lm[j] | ((lm[j + 4u] >> 4u) << 6u));
+    put_byte(12u + j, (ls[j + 4u] & 0xfu) | ((lm[j + 4u] & 0xfu) << 4u));
+  }
+  for (var j = 0u; j < 8u; j = j + 1u) {
+    let dj = fmul(d, f32(ls[j]));
+    if (is_zero(dj)) { continue; }
+    let dm = fmul(dmin, f32(lm[j]));
+    for (var ii = 0u; ii < 32u; ii = ii + 1u) {
+      L[32u * j + ii] = u32(clamp(nearest_int(fdiv((xs[32u * j + ii] + dm), dj)), 0, NMAX));
+    }
+  }
+  // Pair n (weights 64n … 64n + 63) puts its codes' low nibbles in qs and their fifth bits in bits
+  // 2n and 2n + 1 of qh[j].
+  for (var n = 0u; n < 4u; n = n + 1u) {
+    for (var j = 0u; j < 32u; j = j + 1u) {
+      let l1 = L[64u * n + j];
+      let l2 = L[64u * n + j + 32u];
+      put_byte(16u + j, ((l1 >> 4u) << (2u * n)) | ((l2 >> 4u) << (2u * n + 1u)));
+      put_byte(48u + 32u * n + j, (l1 & 0xfu) | ((l2 & 0xfu) << 4u));
+    }
+  }
+  for (var w = 0u; w < STRIDE; w = w + 1u) { blocks[t * STRIDE + w] = out_words[w]; }
+}
