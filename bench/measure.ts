@@ -74,6 +74,8 @@ export interface BenchOptions {
   warmup: number;
   /** Skip the CPU backend above this many elements (it is minutes on 8192²). */
   cpuMaxElements: number;
+  /** Only the floors and the mse rows (`--only-mse`). */
+  mseOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -152,7 +154,8 @@ export async function runBench(lib: typeof Library, device: GPUDevice, options: 
       readback.unmap();
     }), n));
 
-    for (const [label, scheme] of benchSchemes()) {
+    if (size >= 4096) await mseRows(lib, device, x, input, size, options, add);
+    for (const [label, scheme] of options.mseOnly ? [] : benchSchemes()) {
       const paramBytes = (scheme.granularity === 'tensor' ? 1 : scheme.granularity === 'channel' ? size : n / (scheme.blockSize ?? 1)) * 8;
       add(stats(`${label} GPU-resident`, await time(runs, warmup, async () => {
         const q = await lib.quantize(input, shape, scheme, { backend: 'webgpu', device, output: 'gpu' });
@@ -170,7 +173,7 @@ export async function runBench(lib: typeof Library, device: GPUDevice, options: 
     // The per-channel rows with each row kernel the device offers, default or not, so that the
     // table shows how the choice made for this adapter compares with the others.
     const kernels = device.features.has('subgroups') ? ['subgroup', 'workgroup', 'invocation'] as const : ['workgroup', 'invocation'] as const;
-    for (const [label, scheme] of benchSchemes().filter(([, sc]) => sc.granularity === 'channel')) {
+    for (const [label, scheme] of options.mseOnly ? [] : benchSchemes().filter(([, sc]) => sc.granularity === 'channel')) {
       for (const rowKernel of kernels) {
         add(stats(`${label} GPU-resident, rowKernel '${rowKernel}'`, await time(runs, warmup, async () => {
           const q = await lib.quantize(input, shape, scheme, { backend: 'webgpu', device, output: 'gpu', rowKernel });
@@ -182,6 +185,38 @@ export async function runBench(lib: typeof Library, device: GPUDevice, options: 
     results.push({ size, rows });
   }
   return results;
+}
+
+/** The mse calibrator's scheme in the table: int4, symmetric, group-128 (W4A16's usual choice). */
+const MSE_SCHEME: QuantScheme = {
+  dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 128, profile: 'pytorch', calibration: 'mse',
+};
+
+/**
+ * mse int4 group-128 (20 candidates per group): GPU-resident and end to end, and the CPU
+ * reference it equals ('cpu' runs mse on the reference too) once, in the same run, up to
+ * cpuMaxElements.
+ */
+async function mseRows(
+  lib: typeof Library, device: GPUDevice, x: Float32Array, input: GPUBuffer, size: number, options: BenchOptions,
+  add: (row: Row) => void,
+): Promise<void> {
+  const n = size * size;
+  const shape = [size, size];
+  const bytes = n * 4 + n / 2 + (n / 128) * 8;
+  const runs = Math.min(options.runs, 3);
+  add(stats('mse int4 group-128 GPU-resident', await time(runs, 1, async () => {
+    const q = await lib.quantize(input, shape, MSE_SCHEME, { backend: 'webgpu', device, output: 'gpu' });
+    for (const b of [q.packed, q.scales, q.zeroPoints]) b.destroy();
+  }), bytes));
+  add(stats('mse int4 group-128 end to end', await time(runs, 1, async () => {
+    await lib.quantize(x, shape, MSE_SCHEME, { backend: 'webgpu', device });
+  }), bytes));
+  if (n <= options.cpuMaxElements) {
+    add(stats('mse int4 group-128 CPU reference', await time(1, 0, async () => {
+      await lib.quantize(x, shape, MSE_SCHEME, { backend: 'reference' });
+    }), bytes));
+  }
 }
 
 /** The table: each row's median, range, effective GB/s and ratios to the two floors of its size. */

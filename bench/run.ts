@@ -3,7 +3,7 @@
 // with the CLI, and the demo page's heap on a 1 GiB file (bench/page-memory.ts). Prints tables,
 // writes artifacts/bench.json.
 // Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --skip-cpu  --skip-kquants
-// --only-memory (the CLI's peak memory alone)  --only-folder (the 4 GiB folder alone)
+// --only-memory (the CLI's peak memory alone)  --only-mse (the floors and the mse rows alone)  --only-folder (the 4 GiB folder alone)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ const value = (name: string, fallback: string) => {
 };
 const sizes = value('--sizes', '1024,4096,8192').split(',').map(Number);
 const runs = Number(value('--runs', '5'));
-const options = { sizes, runs, warmup: 1, cpuMaxElements: 4096 * 4096 };
+const options = { sizes, runs, warmup: 1, cpuMaxElements: 4096 * 4096, mseOnly: flag('--only-mse') };
 
 function describe(facts: AdapterFacts, where: string): string {
   return `${where} — adapter: ${lib.adapterName(facts)}${facts.isFallback ? ' (a software fallback: SwiftShader is a CPU emulation of a GPU)' : ''}` +

@@ -10,8 +10,10 @@
 //   invocations read the same elements, for different candidates.
 // Invariants: as reduce.wgsl (a parameter's members in the chunk are one run that count_below()
 //   finds). Exactness: the candidate's parameters come from qparams_of (qparams.wgsl), its codes
-//   from codes4 (codes.wgsl, four members at a time), both exact against the CPU; the terms and their sum are exact
-//   integers (mse_term.wgsl), so the slicing does not change any sum.
+//   from codes4 (codes.wgsl, four members at a time), both exact against the CPU. A clipped range
+//   lets |x/s| pass the level count (codes4's bound for scales from the data), but every such
+//   quotient, however rounded, clamps to the same end of the code range. The terms and their sum
+//   are exact integers (mse_term.wgsl), so the slicing does not change any sum.
 
 @group(0) @binding(1) var<storage, read> input: array<u32>;
 @group(0) @binding(2) var<storage, read> stats: array<u32>;
