@@ -10,6 +10,7 @@ import { GGML_BLOCK } from '../layout.js';
 import type { Granularity, Profile, QuantDType, QuantScheme } from '../types.js';
 import kquantCommon from '../../shaders/kquant_common.wgsl?raw';
 import kq2K from '../../shaders/kq2_k.wgsl?raw';
+import kq3K from '../../shaders/kq3_k.wgsl?raw';
 import kq4K from '../../shaders/kq4_k.wgsl?raw';
 import kq5K from '../../shaders/kq5_k.wgsl?raw';
 import kq6K from '../../shaders/kq6_k.wgsl?raw';
@@ -133,7 +134,7 @@ export const BUILTIN_FORMATS: readonly QuantFormat[] = [
   ggml('Q8_0', 'int8', q8_0Reference, LLAMA_FTYPE.MOSTLY_Q8_0, encodeQ8_0Chunk),
   ggml('Q4_0', 'int4', q4_0Reference, LLAMA_FTYPE.MOSTLY_Q4_0, encodeQ4_0Chunk),
   kquant('Q2_K', '2-bit codes with 4-bit scales and mins per 16', kq2K),
-  kquant('Q3_K', '3-bit codes with 6-bit scales per 16'),
+  kquant('Q3_K', '3-bit codes with 6-bit scales per 16', kq3K),
   kquant('Q4_K', '4-bit codes with 6-bit scales and mins per 32', kq4K),
   kquant('Q5_K', '5-bit codes with 6-bit scales and mins per 32', kq5K),
   kquant('Q6_K', '6-bit codes with 8-bit scales per 16', kq6K),

@@ -4,7 +4,9 @@
 // 256 and on adversarial super-blocks, whole and in small windows.
 import { afterAll, describe, expect, it } from 'vitest';
 import { dequantizeK, quantizeK } from '../../src/cpu/kquants.js';
-import { blockFormatOf, dequantize, formatOf, quantize, quantizeStream, type QuantScheme, releaseDevice } from '../../src/index.js';
+import {
+  type BlockFormat, blockFormatOf, dequantize, formatOf, quantize, quantizeStream, type QuantScheme, registerFormat, releaseDevice,
+} from '../../src/index.js';
 import { adversarialBlocks, realWeights } from './fixtures.js';
 
 afterAll(async () => {
@@ -13,6 +15,7 @@ afterAll(async () => {
 
 const SCHEMES = {
   Q2_K: { format: 'q2_k', profile: 'ggml', dtype: 'uint4', symmetric: false, granularity: 'group' },
+  Q3_K: { format: 'q3_k', profile: 'ggml', dtype: 'int4', symmetric: true, granularity: 'group' },
   Q4_K: { format: 'q4_k', profile: 'ggml', dtype: 'uint4', symmetric: false, granularity: 'group' },
   Q5_K: { format: 'q5_k', profile: 'ggml', dtype: 'uint8', symmetric: false, granularity: 'group' },
   Q6_K: { format: 'q6_k', profile: 'ggml', dtype: 'int8', symmetric: true, granularity: 'group' },
@@ -108,15 +111,19 @@ describe('K-quants in the registry, on the CPU', () => {
     await expect(dequantize(q, { backend: 'webgpu' })).rejects.toThrow(/q6_k's blocks are decoded on the CPU/);
     await expect(quantize(new Float32Array(512), [2, 256], SCHEMES.Q6_K, { backend: 'webgpu', output: 'gpu' }))
       .rejects.toThrow(/output: 'gpu' holds codes, scales and zero points; format q6_k makes blocks/);
-    await expect(quantize(new Float32Array(512), [2, 256], { ...SCHEMES.Q6_K, dtype: 'int4', format: 'q3_k' }, { backend: 'webgpu' }))
-      .rejects.toThrow(/format q3_k has no WebGPU kernel yet/);
+    // Every built-in K-quant has a kernel; a block format registered without one is refused by name.
+    const { gpu, ...withoutKernel } = blockFormatOf(SCHEMES.Q4_K) as BlockFormat;
+    expect(gpu?.kind).toBe('blocks');
+    registerFormat({ ...withoutKernel, name: 'q4_k_cpu_only' });
+    await expect(quantize(new Float32Array(512), [2, 256], { ...SCHEMES.Q4_K, format: 'q4_k_cpu_only' }, { backend: 'webgpu' }))
+      .rejects.toThrow(/format q4_k_cpu_only has no WebGPU kernel yet/);
   });
 });
 
 describe('K-quant kernels on WebGPU equal the CPU reference byte for byte', () => {
   for (const type of TYPES) {
     const scheme = SCHEMES[type];
-    const blockBytes = { Q2_K: 84, Q4_K: 144, Q5_K: 176, Q6_K: 210 }[type];
+    const blockBytes = { Q2_K: 84, Q3_K: 110, Q4_K: 144, Q5_K: 176, Q6_K: 210 }[type];
 
     it(`${type}: adversarial super-blocks, whole and one window per block`, async () => {
       // 'tiny normal' (Gaussian · 1e-37) holds subnormal weights: its bytes come from the CPU
