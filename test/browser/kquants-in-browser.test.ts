@@ -78,7 +78,7 @@ async function gpuBlocks(x: Float32Array, row: number, scheme: QuantScheme, maxC
 }
 
 describe('K-quant kernels in headless Chromium equal the CPU reference byte for byte', () => {
-  it.each(['Q4_K', 'Q5_K', 'Q6_K'] as const)('%s: real weights whole and windowed, adversarial super-blocks', async (type) => {
+  it.each(['Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'] as const)('%s: real weights whole and windowed, adversarial super-blocks', async (type) => {
     const format = blockFormatOf({ format: type.toLowerCase(), profile: 'ggml', dtype: 'int8' });
     const scheme = format?.blocks.scheme as QuantScheme;
     const blockBytes = format?.blocks.blockBytes as number;
