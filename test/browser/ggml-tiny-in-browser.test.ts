@@ -2,13 +2,12 @@
 // GPU): the CPU reference and every WebGPU path write llama.cpp's bytes for blocks of tiny and
 // huge values. The expected bytes come from llama.cpp's reference quantizers, run here in Node
 // (test/gpu/llama-cpp.ts names the build) and handed to the page.
-import type { Browser, Page } from 'puppeteer-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Tiny from '../gpu/ggml-tiny.js';
 import { blockHex, tinyBlocks, tinyTensor } from '../gpu/ggml-tiny.js';
 import { LLAMA_CPP_UNAVAILABLE, llamaCpp } from '../gpu/llama-cpp.js';
-import { launchChromium } from './harness.js';
+import { type GpuPage, openGpuPage } from './harness.js';
 
 declare global {
   interface Window {
@@ -16,30 +15,19 @@ declare global {
   }
 }
 
-let vite: ViteDevServer;
-let browser: Browser;
+let gpu: GpuPage;
 let page: Page;
 
 beforeAll(async () => {
-  // No HMR and no file watching: an edit elsewhere must not reload the page mid-test.
-  vite = await createServer({
-    server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error', clearScreen: false,
-  });
-  await vite.listen();
-  const address = vite.httpServer?.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.goto(`http://localhost:${port}/test/browser/gpu-page.html`);
-  await page.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
+  gpu = await openGpuPage();
+  page = gpu.page;
   // Vite compiles the module for the page, as it does the suite.
   await page.addScriptTag({ type: 'module', content: "import * as t from '/test/gpu/ggml-tiny.ts'; window.ggmlTiny = t;" });
   await page.waitForFunction(() => window.ggmlTiny !== undefined, { timeout: 60_000 });
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await vite?.close();
+  await gpu?.close();
 });
 
 describe.skipIf(LLAMA_CPP_UNAVAILABLE !== undefined)(

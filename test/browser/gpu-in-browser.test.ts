@@ -1,11 +1,10 @@
 // The GPU-vs-CPU suite of test/gpu/suite.ts inside headless Chromium, on its WebGPU (SwiftShader
 // where there is no GPU).
-import type { Browser, Page } from 'puppeteer-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Suite from '../gpu/suite.js';
 import type * as Quantizer from '../../src/index.js';
-import { launchChromium } from './harness.js';
+import { type GpuPage, launchChromium, openGpuPage } from './harness.js';
 
 declare global {
   interface Window {
@@ -14,27 +13,16 @@ declare global {
   }
 }
 
-let vite: ViteDevServer;
-let browser: Browser;
+let gpu: GpuPage;
 let page: Page;
 
 beforeAll(async () => {
-  // No HMR and no file watching: an edit elsewhere must not reload the page mid-suite.
-  vite = await createServer({
-    server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error', clearScreen: false,
-  });
-  await vite.listen();
-  const address = vite.httpServer?.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.goto(`http://localhost:${port}/test/browser/gpu-page.html`);
-  await page.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
+  gpu = await openGpuPage();
+  page = gpu.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await vite?.close();
+  await gpu?.close();
 });
 
 describe('WebGPU equals the CPU reference (headless Chromium)', () => {
@@ -43,6 +31,7 @@ describe('WebGPU equals the CPU reference (headless Chromium)', () => {
     expect(facts.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
   });
 
+  // Some 250 cases, one after another in one page: minutes on a loaded 2-core machine.
   it('every case of the suite is bit-identical', async () => {
     const results = await page.evaluate(async () => {
       const { matrixCases, shapeCases, chunkCases, fusedCases, runCase, runWithParamsCase, runNearTies } = window.suite;
@@ -58,7 +47,7 @@ describe('WebGPU equals the CPU reference (headless Chromium)', () => {
       .filter((r) => !r.equal || !r.dequantizeEqual || r.metricsProblem)
       .map((r) => `${r.name}: ${r.summary}${r.dequantizeEqual ? '' : '; dequantize differs'} ${r.metricsProblem ?? ''}`);
     expect(failures).toEqual([]);
-  });
+  }, 600_000);
 });
 
 describe('large dispatches in Chromium', () => {
@@ -75,9 +64,7 @@ describe('Chromium without WebGPU', () => {
     const plain = await launchChromium([], false);
     try {
       const p = await plain.newPage();
-      const address = vite.httpServer?.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      await p.goto(`http://localhost:${port}/test/browser/gpu-page.html`);
+      await p.goto(`${gpu.url}/test/browser/gpu-page.html`);
       await p.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
       const outcome = await p.evaluate(async () => {
         const { quantize } = window.quantizer;

@@ -4,7 +4,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { createServer as createViteServer } from 'vite';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -54,4 +55,37 @@ export async function launchChromium(extraArgs: string[] = [], webgpu = true): P
       '--no-first-run', ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-features=WebGPU']), ...extraArgs,
     ],
   });
+}
+
+/** test/browser/gpu-page.html served by Vite (which compiles the TypeScript it imports), open in headless Chromium. */
+export interface GpuPage {
+  page: Page;
+  /** Where Vite serves the repository, for another browser to open. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function openGpuPage(): Promise<GpuPage> {
+  // No HMR and no file watching: an edit elsewhere must not reload the page mid-test.
+  const vite = await createViteServer({
+    server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error', clearScreen: false,
+  });
+  await vite.listen();
+  const address = vite.httpServer?.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const browser = await launchChromium();
+  const close = async () => {
+    await browser.close();
+    await vite.close();
+  };
+  try {
+    const page = await browser.newPage();
+    const url = `http://localhost:${port}`;
+    await page.goto(`${url}/test/browser/gpu-page.html`);
+    await page.waitForFunction(() => document.title === 'ready', { timeout: 120_000 });
+    return { page, url, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }

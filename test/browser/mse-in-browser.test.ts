@@ -1,31 +1,20 @@
 // The mse suite of test/gpu/mse-suite.ts inside headless Chromium, on its WebGPU (SwiftShader
 // where there is no GPU): whole, chunked and streamed, bit for bit the CPU reference.
-import type { Browser, Page } from 'puppeteer-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MseResult } from '../gpu/mse-suite.js';
-import { launchChromium } from './harness.js';
+import { type GpuPage, openGpuPage } from './harness.js';
 
-let vite: ViteDevServer;
-let browser: Browser;
+let gpu: GpuPage;
 let page: Page;
 
 beforeAll(async () => {
-  vite = await createServer({
-    server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error', clearScreen: false,
-  });
-  await vite.listen();
-  const address = vite.httpServer?.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.goto(`http://localhost:${port}/test/browser/gpu-page.html`);
-  await page.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
+  gpu = await openGpuPage();
+  page = gpu.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await vite?.close();
+  await gpu?.close();
 });
 
 describe('mse calibration on WebGPU equals the CPU reference (headless Chromium)', () => {
