@@ -2,14 +2,13 @@
 // their super-blocks equal the CPU reference's (src/cpu/kquants.ts, itself checked against
 // llama.cpp), computed here in Node and compared with what the page returns, on real weights as
 // rows of 256 (whole and in small windows) and on the adversarial super-blocks.
-import type { Browser, Page } from 'puppeteer-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quantizeK } from '../../src/cpu/kquants.js';
 import type * as Quantizer from '../../src/index.js';
 import { blockFormatOf, type QuantScheme } from '../../src/index.js';
 import { adversarialBlocks, realWeights } from '../kquants/fixtures.js';
-import { launchChromium } from './harness.js';
+import { type GpuPage, openGpuPage } from './harness.js';
 
 declare global {
   interface Window {
@@ -17,27 +16,16 @@ declare global {
   }
 }
 
-let vite: ViteDevServer;
-let browser: Browser;
+let gpu: GpuPage;
 let page: Page;
 
 beforeAll(async () => {
-  // No HMR and no file watching: an edit elsewhere must not reload the page mid-test.
-  vite = await createServer({
-    server: { port: 0, host: '127.0.0.1', hmr: false, watch: null }, logLevel: 'error', clearScreen: false,
-  });
-  await vite.listen();
-  const address = vite.httpServer?.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.goto(`http://localhost:${port}/test/browser/gpu-page.html`);
-  await page.waitForFunction(() => document.title === 'ready', { timeout: 60_000 });
+  gpu = await openGpuPage();
+  page = gpu.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await vite?.close();
+  await gpu?.close();
 });
 
 /** The first super-block of mnist's fc1.weight and of each stories260K weight, end to end. */
