@@ -9,6 +9,7 @@ import { encodeQ4_0Chunk, encodeQ8_0Chunk, GGML_TYPE, ggmlTypeInfo, LLAMA_FTYPE 
 import { GGML_BLOCK } from '../layout.js';
 import type { Granularity, Profile, QuantDType, QuantScheme } from '../types.js';
 import kquantCommon from '../../shaders/kquant_common.wgsl?raw';
+import kquantQkx2 from '../../shaders/kquant_qkx2.wgsl?raw';
 import kq2K from '../../shaders/kq2_k.wgsl?raw';
 import kq3K from '../../shaders/kq3_k.wgsl?raw';
 import kq4K from '../../shaders/kq4_k.wgsl?raw';
@@ -133,9 +134,9 @@ export const BUILTIN_FORMATS: readonly QuantFormat[] = [
   affine('pytorch', 'PyTorch observers and FBGEMM: any dtype, symmetric or not, per tensor, channel or block', pytorchReference),
   ggml('Q8_0', 'int8', q8_0Reference, LLAMA_FTYPE.MOSTLY_Q8_0, encodeQ8_0Chunk),
   ggml('Q4_0', 'int4', q4_0Reference, LLAMA_FTYPE.MOSTLY_Q4_0, encodeQ4_0Chunk),
-  kquant('Q2_K', '2-bit codes with 4-bit scales and mins per 16', kq2K),
+  kquant('Q2_K', '2-bit codes with 4-bit scales and mins per 16', `${kquantQkx2}\n${kq2K}`),
   kquant('Q3_K', '3-bit codes with 6-bit scales per 16', kq3K),
-  kquant('Q4_K', '4-bit codes with 6-bit scales and mins per 32', kq4K),
-  kquant('Q5_K', '5-bit codes with 6-bit scales and mins per 32', kq5K),
+  kquant('Q4_K', '4-bit codes with 6-bit scales and mins per 32', `${kquantQkx2}\n${kq4K}`),
+  kquant('Q5_K', '5-bit codes with 6-bit scales and mins per 32', `${kquantQkx2}\n${kq5K}`),
   kquant('Q6_K', '6-bit codes with 8-bit scales per 16', kq6K),
 ];
