@@ -26,13 +26,7 @@ var<private> L: array<u32, 256>;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = flat_id(gid);
   if (t >= P.param_count) { return; }
-  let first = t * 256u;
-  for (var i = 0u; i < 256u; i = i + 1u) {
-    let v = input[first + i];
-    if (!is_finite_bits(bitcast<u32>(v))) { atomicMin(&first_bad, P.chunk_start + first + i); }
-    xs[i] = v;
-  }
-  for (var w = 0u; w < STRIDE; w = w + 1u) { out_words[w] = 0u; }
+  start_super_block(t);
   var scales: array<f32, 8>;
   var mins: array<f32, 8>;
   var max_scale = 0.0;

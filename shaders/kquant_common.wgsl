@@ -144,3 +144,16 @@ fn put_half(i: u32, h: f32) {
 
 // The block's 256 weights, and the flat index of any NaN or ±Inf lowered into first_bad.
 var<private> xs: array<f32, 256>;
+
+// Every K-quant kernel's first step for super-block t of the window: its values into xs (a NaN or
+// ±Inf lowers first_bad to its flat index) and its output words cleared. Each kernel declares
+// `input`, `first_bad` and its block's word count STRIDE.
+fn start_super_block(t: u32) {
+  let first = t * 256u;
+  for (var i = 0u; i < 256u; i = i + 1u) {
+    let v = input[first + i];
+    if (!is_finite_bits(bitcast<u32>(v))) { atomicMin(&first_bad, P.chunk_start + first + i); }
+    xs[i] = v;
+  }
+  for (var w = 0u; w < STRIDE; w = w + 1u) { out_words[w] = 0u; }
+}
