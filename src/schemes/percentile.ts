@@ -8,7 +8,9 @@
 // minimum and maximum, so the parameters equal min/max's bit for bit.
 //
 // Selection needs every element of a parameter at once, so the refining pass keeps a float32
-// copy of the tensor (4 bytes per element) until it finishes.
+// copy of the tensor (4 bytes per element) until it finishes. The GPU selects the same element
+// by exact counts instead (src/webgpu/percentile.ts): Float32Array's sort orders by value with
+// −0 before +0, the order of the keys the GPU compares by their bits.
 import { forEachElement } from '../cpu/reduce.js';
 import type { Calibrator } from './calibrator.js';
 import { minmax } from './minmax.js';
@@ -26,7 +28,7 @@ export const percentile: Calibrator = {
   ...minmax,
   name: 'percentile',
   summary: 'clip at a percentile (nearest rank, default 99.9) of |x|, or of each tail when asymmetric',
-  gpu: false,
+  gpu: true,
   refine(format, scheme, layout, first) {
     const P = scheme.percentile ?? PERCENTILE_DEFAULT;
     const numel = layout.outer * layout.axisLen * layout.inner;

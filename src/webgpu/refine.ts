@@ -3,7 +3,8 @@
 // parameter evaluated in parallel over a second read of the window's chunks (mse_partials →
 // mse_fold), then each parameter's least-error candidate made into its scale and zero point
 // (mse_choose, in place of calibrate). The sums are exact integers (shaders/mse_term.wgsl), so the
-// GPU's slicing and chunking choose what the CPU reference's flat-order walk chooses.
+// GPU's slicing and chunking choose what the CPU reference's flat-order walk chooses. The
+// percentile calibrator's refinement is in percentile.ts.
 import { f32Bits } from '../cpu/float.js';
 import type { Calibrator } from '../schemes/calibrator.js';
 import { minmax } from '../schemes/minmax.js';
@@ -12,6 +13,7 @@ import type { GpuOptions, QuantScheme } from '../types.js';
 import { type ParamBuffers, STAT_WORDS } from './calibrate.js';
 import type { Scratch } from './gpu.js';
 import { chunks, membersPerParam, type Plan, SLICE_LEN, slicing, type Span, windows } from './plan.js';
+import { refinePercentile } from './percentile.js';
 import type { Stager } from './stage.js';
 
 /** Calibrates every window into `params`, as calibrateOnGpu does, for a calibrator that refines. */
@@ -22,7 +24,7 @@ export type GpuRefiner = (
 
 /** The GPU refinement of a calibrator, where the kernels have one. */
 export function gpuRefiner(calibrator: Calibrator): GpuRefiner | undefined {
-  return calibrator.name === 'mse' ? refineMse : undefined;
+  return calibrator.name === 'mse' ? refineMse : calibrator.name === 'percentile' ? refinePercentile : undefined;
 }
 
 /** Words per (parameter, candidate) sum: three 32-bit words, low first. */

@@ -12,6 +12,10 @@ import msePartials from '../../shaders/mse_partials.wgsl?raw';
 import mseTerm from '../../shaders/mse_term.wgsl?raw';
 import fusedBlocks from '../../shaders/fused_blocks.wgsl?raw';
 import fusedRows from '../../shaders/fused_rows.wgsl?raw';
+import percentileCommon from '../../shaders/percentile_common.wgsl?raw';
+import percentileCount from '../../shaders/percentile_count.wgsl?raw';
+import percentileRange from '../../shaders/percentile_range.wgsl?raw';
+import percentileSelect from '../../shaders/percentile_select.wgsl?raw';
 import qparams from '../../shaders/qparams.wgsl?raw';
 import quantize from '../../shaders/quantize.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
@@ -23,7 +27,7 @@ import type { Granularity, Profile } from '../types.js';
 
 export type KernelName =
   | 'reduce' | 'combine' | 'calibrate' | 'quantize' | 'fused_rows' | 'fused_blocks' | 'dequantize' | 'metrics'
-  | 'mse_partials' | 'mse_fold' | 'mse_choose';
+  | 'mse_partials' | 'mse_fold' | 'mse_choose' | 'percentile_count' | 'percentile_select' | 'percentile_range';
 
 /** A built-in kernel by name, or a format's own (src/schemes/format.ts). */
 export type Kernel = KernelName | FormatKernel;
@@ -31,6 +35,7 @@ export type Kernel = KernelName | FormatKernel;
 const KERNELS: Record<KernelName, string> = {
   reduce, combine, calibrate, quantize, fused_rows: fusedRows, fused_blocks: fusedBlocks, dequantize, metrics,
   mse_partials: msePartials, mse_fold: mseFold, mse_choose: mseChoose,
+  percentile_count: percentileCount, percentile_select: percentileSelect, percentile_range: percentileRange,
 };
 
 /** What every kernel starts with: the shared uniform and helpers, and the exact-arithmetic library. */
@@ -74,7 +79,8 @@ const STATS_HEADER = [
 export function kernelSource(kernel: Kernel, spec: Specialization): string {
   const parts = typeof kernel !== 'string' ? [kernel.source]
     : kernel === 'fused_rows' ? [spec.subgroups ? rowPartialsSubgroups : rowPartials, KERNELS[kernel]]
-    : kernel.startsWith('mse_') ? [mseTerm, KERNELS[kernel]] : [KERNELS[kernel]];
+    : kernel.startsWith('mse_') ? [mseTerm, KERNELS[kernel]]
+    : kernel.startsWith('percentile_') ? [percentileCommon, KERNELS[kernel]] : [KERNELS[kernel]];
   const body = `${specHeader(spec)}${LIBRARY_SOURCE}${parts.join('\n')}`;
   const directives = body.split('\n').filter((line) => line.startsWith('enable '));
   return [...directives, ...body.split('\n').filter((line) => !line.startsWith('enable '))].join('\n');

@@ -3,29 +3,14 @@
 // weight of the bundled safetensors models.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { quantize, releaseDevice, type QuantScheme } from '../../src/index.js';
+import { releaseDevice, type QuantScheme } from '../../src/index.js';
+import { parseSafetensors } from './model-weights.js';
 import { mseCases, type MseResult, runMseCase } from './mse-suite.js';
 
 afterAll(releaseDevice);
 
 function expectEqual(r: MseResult): void {
   expect({ name: r.name, equal: r.equal, summary: r.summary }).toEqual({ name: r.name, equal: true, summary: r.summary });
-}
-
-/** The F32 tensors of a safetensors file, read with a few lines of independent code. */
-function readSafetensors(path: URL): { name: string; shape: number[]; data: Float32Array }[] {
-  const bytes = readFileSync(path);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
-    string, { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
-  return Object.entries(header)
-    .filter(([name, t]) => name !== '__metadata__' && t.dtype === 'F32' && t.shape.length >= 2)
-    .map(([name, t]) => {
-      const [begin, end] = t.data_offsets;
-      const raw = bytes.subarray(8 + headerLength + begin, 8 + headerLength + end);
-      return { name, shape: t.shape, data: new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) };
-    });
 }
 
 describe('mse calibration on WebGPU equals the CPU reference (Node)', () => {
@@ -47,7 +32,7 @@ describe('mse calibration on WebGPU equals the CPU reference (Node)', () => {
     { dtype: 'uint8', symmetric: false, granularity: 'tensor', profile: 'onnx', calibration: 'mse' },
   ];
   it.each(models)('every weight of %s, whole and chunked', async (file) => {
-    const tensors = readSafetensors(new URL(`../../models/${file}`, import.meta.url));
+    const tensors = parseSafetensors(readFileSync(new URL(`../../models/${file}`, import.meta.url)));
     expect(tensors.length).toBeGreaterThan(0);
     for (const t of tensors) {
       for (const scheme of schemes) {
@@ -59,9 +44,4 @@ describe('mse calibration on WebGPU equals the CPU reference (Node)', () => {
       }
     }
   }, 600_000);
-
-  it('percentile still runs on the CPU backends only, and says so', async () => {
-    const s: QuantScheme = { dtype: 'int4', symmetric: true, granularity: 'tensor', profile: 'onnx', calibration: 'percentile' };
-    await expect(quantize(new Float32Array(8), [8], s, { backend: 'webgpu' })).rejects.toThrow(/calibration percentile runs on the CPU backend only/);
-  });
 });

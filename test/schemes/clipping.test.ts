@@ -131,11 +131,6 @@ describe('mse and percentile calibration', () => {
     await expect(quantizeWithParams(x, shape, { dtype: 'int8', scales: [0.1], calibration: 'minmax' })).resolves.toBeDefined();
   });
 
-  it('percentile runs on the CPU backends only until the kernels gather it, and says so', async () => {
-    const s: QuantScheme = { dtype: 'int4', symmetric: true, granularity: 'tensor', profile: 'onnx', calibration: 'percentile' };
-    await expect(quantize(x, shape, s, { backend: 'webgpu' })).rejects.toThrow(/calibration percentile runs on the CPU backend only/);
-  });
-
   it('quantizes an empty tensor', async () => {
     const q = await quantize(new Float32Array(0), [0, 4], { dtype: 'int8', symmetric: false, granularity: 'channel', axis: 1, profile: 'onnx', calibration: 'percentile' });
     expect(q.scales.length).toBe(4);
