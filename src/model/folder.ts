@@ -5,7 +5,7 @@
 // `maxShardBytes`), a new index when sharded, `config.json` with the `quantization_config` that
 // vLLM and transformers read from it, and every other file of the folder copied unchanged.
 import { FormatError, QuantizationError } from '../errors.js';
-import { parseSafetensorsIndex, safetensorsIndexJson, shardFileName } from '../formats/index-json.js';
+import { readSafetensorsIndex, safetensorsIndexJson, shardFileName } from '../formats/index-json.js';
 import type { ByteSink, ByteSource } from '../formats/io.js';
 import { readSafetensors, type SafetensorsFile, type SafetensorsTensor } from '../formats/safetensors.js';
 import { type QuantizeModelOptions, quantizeModel } from './quantize-model.js';
@@ -156,15 +156,17 @@ export async function openModelFolder(name: string, files: FolderFile[], options
     prefix = entry.single.path.replace(/\.safetensors$/i, '');
   } else {
     const indexFile = entry.index as FolderFile;
-    const index = parseSafetensorsIndex(indexFile.source.name, await readText(indexFile));
+    const index = await readSafetensorsIndex(indexFile.source);
     const dir = indexFile.path.includes('/') ? indexFile.path.slice(0, indexFile.path.lastIndexOf('/') + 1) : '';
     shards = [];
     for (const shard of index.shards) {
       const file = byPath.get(dir + shard);
       if (!file) {
         const tensors = [...index.weightMap].filter(([, s]) => s === shard).map(([t]) => t);
+        // Names are cut short: a hostile index may hold megabytes of one.
+        const short = (name: string) => (name.length > 120 ? `${name.slice(0, 120)}…` : name);
         throw new FormatError(
-          `names shard '${shard}' (for tensor '${tensors[0]}'${tensors.length > 1 ? ` and ${tensors.length - 1} more` : ''}), which is not in the folder`,
+          `names shard '${short(shard)}' (for tensor '${short(tensors[0] as string)}'${tensors.length > 1 ? ` and ${tensors.length - 1} more` : ''}), which is not in the folder`,
           { file: indexFile.source.name, field: 'weight_map' },
         );
       }

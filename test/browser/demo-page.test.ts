@@ -275,7 +275,7 @@ describe('demo page with WebGPU (SwiftShader)', () => {
     await page.close();
   });
 
-  it('hostile headers (a 2^63 string length, JSON a million deep) show the reader\'s error, and the page runs a good file after', async () => {
+  it('hostile headers (a 2^63 string length, JSON a million deep, hostile model indexes) show the reader\'s error, and the page runs a good file after', async () => {
     const page = await openPage();
     // GGUF v3, one metadata key whose length field says 2^63 bytes.
     const gguf = Buffer.alloc(48);
@@ -297,6 +297,24 @@ describe('demo page with WebGPU (SwiftShader)', () => {
     writeFileSync(deepPath, Buffer.concat([length, json]));
     await chooseFile(page, deepPath);
     expect(await page.$eval('#error', (el) => el.textContent ?? '')).toMatch(/^deep\.safetensors: field 'header': JSON nests more than 128 deep/);
+
+    // A model folder dropped whole, its index hostile: a shard named by a path out of the folder,
+    // then the index nested a million deep. The worker's index reader names the file and field.
+    const dropIndex = (text: string) => page.evaluate((indexText) => {
+      const data = new DataTransfer();
+      data.items.add(new File([indexText], 'model.safetensors.index.json'));
+      data.items.add(new File(['{}'], 'config.json'));
+      document.getElementById('drop')?.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, text);
+    await dropIndex(JSON.stringify({ weight_map: { 'a.weight': '../model-00001-of-00002.safetensors' } }));
+    await page.waitForFunction(() => /must name a file/.test(document.getElementById('error')?.textContent ?? ''));
+    expect(await page.$eval('#error', (el) => el.textContent ?? ''))
+      .toMatch(/^model\.safetensors\.index\.json: tensor 'a\.weight': field 'weight_map': must name a file in the index's folder; got "\.\.\/model-00001-of-00002\.safetensors"/);
+    await dropIndex(`{"weight_map": ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`);
+    await page.waitForFunction(() => /nests more than/.test(document.getElementById('error')?.textContent ?? ''));
+    // The 128th '[' (column 15 + 128) would be the 129th level, counting the index object.
+    expect(await page.$eval('#error', (el) => el.textContent ?? '')).toMatch(/^model\.safetensors\.index\.json: field 'weight_map\[0\]\[0\]\[0\]\[0\]\[0\]…': JSON nests more than 128 deep, at line 1, column 143$/);
+    expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
 
     await chooseFile(page, MNIST);
     expect(await page.$eval('#error', (el) => el.textContent)).toBe('');

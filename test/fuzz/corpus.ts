@@ -53,8 +53,9 @@ export function joined(input: FuzzInput): Uint8Array {
   return out;
 }
 
-/** Runs one input through a reader under the guard. */
-export function check(reader: ReaderSpec, input: FuzzInput, limits?: Limits): Promise<Verdict> {
+/** Runs one input through a reader under the guard (the files beside it made first, outside it). */
+export async function check(reader: ReaderSpec, input: FuzzInput, limits?: Limits): Promise<Verdict> {
+  await reader.companions?.files();
   const source = countingSource(`hostile${reader.extension}`, input.head, tailOf(input));
-  return measure(source, (s) => reader.read(s), limits);
+  return measure(source, (s) => reader.read(s), limits, reader.companions?.names);
 }

@@ -157,14 +157,19 @@ const timeout = (ms: number) => new Promise<never>((_, reject) => {
   timer.unref?.();
 });
 
+/** A message's place: a field or tensor, or for text that is not JSON (or not UTF-8) where in it. */
+export const PLACE = /(field|tensor) '|at line \d+, column \d+|at byte \d+/;
+
 /**
  * Runs `work` on `source` under the guard and checks the rules: it resolves, or rejects with a
- * FormatError (or QuantizationError) whose message starts with the file's name and which names a
- * field or tensor; within the time bound; with no allocation past the budget and reads within
- * bounds.
+ * FormatError (or QuantizationError) whose message starts with the file's name (or one of
+ * `companions`, the files beside it that the reader also opens) and names its place (a field or
+ * tensor; in text, a position); within the time bound; with no allocation past the budget and
+ * reads within bounds.
  */
 export async function measure(
   source: ByteSource & { bytesRead: number }, work: (source: ByteSource) => Promise<unknown>, limits: Limits = DEFAULT_LIMITS,
+  companions: string[] = [],
 ): Promise<Verdict> {
   installAllocationGuard();
   const budget = limits.allocFactor * source.size + limits.allocFixed;
@@ -180,8 +185,9 @@ export async function measure(
     outcome = 'rejected';
     message = err instanceof Error ? err.message : String(err);
     if (err instanceof FormatError) {
-      if (!err.message.startsWith(`${source.name}: `)) problem = `FormatError does not start with the file's name: ${err.message}`;
-      else if (!/(field|tensor) '/.test(err.message)) problem = `FormatError names neither a field nor a tensor: ${err.message}`;
+      if (![source.name, ...companions].some((name) => err.message.startsWith(`${name}: `))) {
+        problem = `FormatError does not start with the file's name: ${err.message}`;
+      } else if (!PLACE.test(err.message)) problem = `FormatError names neither a field, a tensor nor a position: ${err.message}`;
     } else if (!(err instanceof QuantizationError)) {
       problem = `threw ${err instanceof Error ? err.name : typeof err}, not a FormatError: ${message}`;
     }

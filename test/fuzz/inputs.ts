@@ -1,15 +1,18 @@
 // Hostile inputs for the format readers: real headers (the bundled models) mutated byte by byte
 // and value by value, and files generated from each format's grammar with hostile counts,
-// lengths, shapes, offsets and strings. Each reader is one entry of READERS; a new reader (a
-// model index, say) joins the fuzzing by adding an entry with its seeds and grammar.
+// lengths, shapes, offsets and strings. Each reader is one entry of READERS; a new reader joins
+// the fuzzing by adding an entry with its seeds and grammar.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { describeModel } from '../../src/cli/inspect.js';
 import { readGguf } from '../../src/formats/gguf.js';
-import type { ByteSource } from '../../src/formats/io.js';
+import { safetensorsIndexJson, shardFileName } from '../../src/formats/index-json.js';
+import { type ByteSource, bytesSource } from '../../src/formats/io.js';
 import { type ModelFile, modelTensors, readTensorF32Range } from '../../src/formats/model.js';
 import { readSafetensors } from '../../src/formats/safetensors.js';
+import { openModelFolder } from '../../src/model/folder.js';
+import { shardOf } from '../model/folder-fixture.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -30,15 +33,22 @@ export interface ReaderSpec {
   seeds: { file: string; headerEnd: number }[];
   /** Files generated from the format's grammar. */
   grammar: fc.Arbitrary<Uint8Array>;
+  /** A text format: JSON fragments spliced in as well, these and {@link JSON_SNIPPETS}. */
+  snippets?: string[];
+  /**
+   * Files that lie beside the input in its folder (an index's shards), by name; the reader gets
+   * them, the CLI finds them, and an error may name one of them rather than the input.
+   */
+  companions?: { names: string[]; files(): Promise<Map<string, Uint8Array>> };
 }
 
 const models = new Map<string, Uint8Array>();
 
-/** A bundled model's bytes (read once). */
+/** A bundled model's bytes (read once), or a file made in memory from one ({@link GENERATED}). */
 export function model(file: string): Uint8Array {
   let bytes = models.get(file);
   if (!bytes) {
-    bytes = new Uint8Array(readFileSync(resolve(ROOT, file)));
+    bytes = GENERATED.get(file)?.() ?? new Uint8Array(readFileSync(resolve(ROOT, file)));
     models.set(file, bytes);
   }
   return bytes;
@@ -92,12 +102,11 @@ const JSON_SNIPPETS = [
   '"__metadata__"', '"__proto__"', '"dtype":"F4"', '"dtype":"BF16"', '"shape":[]', '"shape":[0]',
   '"data_offsets":[0,0]', '"data_offsets":[18446744073709551615,0]', 'null', 'true', '\u00e9', '\uffff',
 ];
-const snippetBytes = JSON_SNIPPETS.map((s) => new TextEncoder().encode(s));
 
-function mutationArb(textual: boolean): fc.Arbitrary<Mutation> {
+function mutationArb(snippets: Uint8Array[] | undefined): fc.Arbitrary<Mutation> {
   const at = fc.nat();
-  const bytes = textual
-    ? fc.oneof(fc.constantFrom(...snippetBytes), fc.uint8Array({ minLength: 1, maxLength: 8 }))
+  const bytes = snippets
+    ? fc.oneof(fc.constantFrom(...snippets), fc.uint8Array({ minLength: 1, maxLength: 8 }))
     : fc.uint8Array({ minLength: 1, maxLength: 16 });
   return fc.oneof(
     fc.record({ op: fc.constant('flip' as const), at, bit: fc.integer({ min: 0, max: 7 }) }),
@@ -158,12 +167,15 @@ function applyMutations(region: Uint8Array, mutations: Mutation[]): Uint8Array {
   return b;
 }
 
-/** Mutations of a seed's header (plus a little data); the rest of the file follows unchanged, or is cut. */
-export function mutated(seed: { file: string; headerEnd: number }, textual: boolean): fc.Arbitrary<FuzzInput> {
+/**
+ * Mutations of a seed's header (plus a little data); the rest of the file follows unchanged, or is
+ * cut. With `snippets`, JSON fragments are spliced in too.
+ */
+export function mutated(seed: { file: string; headerEnd: number }, snippets?: Uint8Array[]): fc.Arbitrary<FuzzInput> {
   const bytes = model(seed.file);
   const regionEnd = Math.min(bytes.byteLength, seed.headerEnd + 64);
   return fc.record({
-    mutations: fc.array(mutationArb(textual), { minLength: 1, maxLength: 8 }),
+    mutations: fc.array(mutationArb(snippets), { minLength: 1, maxLength: 8 }),
     cut: rarely(fc.nat()),
   }).map(({ mutations, cut }) => {
     const head = applyMutations(bytes.subarray(0, regionEnd), mutations);
@@ -178,7 +190,8 @@ export function mutated(seed: { file: string; headerEnd: number }, textual: bool
       joined.set(tail, head.byteLength);
       return { head: joined };
     }
-    return { head, base: { file: seed.file, from: regionEnd } };
+    // A seed mutated whole has no tail: the input stands alone.
+    return regionEnd === bytes.byteLength ? { head } : { head, base: { file: seed.file, from: regionEnd } };
   });
 }
 
@@ -444,6 +457,180 @@ export const ggufGrammar: fc.Arbitrary<Uint8Array> = fc.record({
 });
 
 // ---------------------------------------------------------------------------------------------
+// model.safetensors.index.json beside its shards: two bundled models, each split into shards by the
+// library's own writers (an index as transformers writes one, shards written by writeSafetensors),
+// all shards in one folder with the hostile index. Mutated: the two real indexes. Generated: an
+// index built from a real one with entries dropped, repeated, moved to hostile shard names or
+// non-string values, plus deep nesting, hostile total_size, many entries and broken text.
+
+interface Sharding {
+  model: string;
+  prefix: string;
+  count: number;
+}
+const SHARDINGS: Sharding[] = [
+  { model: 'models/mnist.safetensors', prefix: 'model', count: 3 },
+  { model: 'models/silero_vad_16k.safetensors', prefix: 'silero', count: 2 },
+];
+
+/** A bundled model's tensors in data order, and the bytes they hold, from its header read directly. */
+function tensorsOf(file: string): { names: string[]; total: number } {
+  const bytes = model(file);
+  const length = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, { data_offsets: [number, number] }>;
+  const entries = Object.entries(header).filter(([name]) => name !== '__metadata__').sort(([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0]);
+  return { names: entries.map(([name]) => name), total: entries.reduce((n, [, e]) => n + e.data_offsets[1] - e.data_offsets[0], 0) };
+}
+
+/** Shard file name → its tensors: the model's tensors dealt round-robin, so each shard holds a mix. */
+function layout(s: Sharding): [string, string[]][] {
+  const shards: [string, string[]][] = Array.from({ length: s.count }, (_, i) => [shardFileName(s.prefix, i, s.count), []]);
+  tensorsOf(s.model).names.forEach((name, i) => shards[i % s.count]?.[1].push(name));
+  return shards;
+}
+
+const indexSeed = (s: Sharding) => `generated/${s.prefix}.safetensors.index.json`;
+
+/** Files made in memory, by name: the real indexes the index seeds are. */
+const GENERATED = new Map<string, () => Uint8Array>(SHARDINGS.map((s) => [
+  indexSeed(s), () => new TextEncoder().encode(safetensorsIndexJson(tensorsOf(s.model).total, layout(s))),
+]));
+
+let shardFiles: Promise<Map<string, Uint8Array>> | undefined;
+
+/** Every shard of every sharding, by file name (written once). */
+function indexShards(): Promise<Map<string, Uint8Array>> {
+  shardFiles ??= (async () => {
+    const out = new Map<string, Uint8Array>();
+    for (const s of SHARDINGS) {
+      const bytes = model(s.model);
+      const file = await readSafetensors(bytesSource(bytes, s.model));
+      for (const [name, tensors] of layout(s)) out.set(name, await shardOf(bytes, file, tensors));
+    }
+    return out;
+  })();
+  return shardFiles;
+}
+
+const SHARD_NAMES = SHARDINGS.flatMap((s) => layout(s).map(([name]) => name));
+
+/** Shard names that must be refused or not found: paths out of the folder, the index itself, none. */
+const HOSTILE_SHARDS = [
+  '../model-00001-of-00003.safetensors', '../../../../etc/passwd', '/etc/passwd', '/tmp/model-00001-of-00003.safetensors',
+  'sub/model-00001-of-00003.safetensors', './model-00001-of-00003.safetensors', '..\\model-00001-of-00003.safetensors',
+  'C:\\Windows\\model.safetensors', 'C:model-00001-of-00003.safetensors', '\\\\server\\share\\model.safetensors', '..', '.', '',
+  'model-00009-of-00009.safetensors', 'hostile.safetensors.index.json', 'model.safetensors', 'model-00001-of-00003.safetensors\u0000.txt',
+  'MODEL-00001-OF-00003.SAFETENSORS', 'model-00001-of-00003.safetensors ', 'x'.repeat(5000),
+];
+/** weight_map values that are not strings. */
+const NON_STRINGS = ['1', '-1', '1e400', 'null', 'true', '[]', '{}', '["model-00001-of-00003.safetensors"]', '{"file":"model-00001-of-00003.safetensors"}'];
+/** Tensor names no model here holds, and names that trip up a JS object. */
+const ODD_TENSORS = ['', '__proto__', 'constructor', 'toString', '0', '4294967295', 'é中', '\ud800', 'a\u0000b', 'x'.repeat(5000)];
+
+type IndexEdit =
+  | { op: 'drop'; at: number }
+  | { op: 'repeat'; at: number; shard: number }
+  | { op: 'shard'; at: number; value: string }
+  | { op: 'rename'; at: number; name: string };
+
+const indexEdit: fc.Arbitrary<IndexEdit> = fc.oneof(
+  fc.record({ op: fc.constant('drop' as const), at: fc.nat() }),
+  fc.record({ op: fc.constant('repeat' as const), at: fc.nat(), shard: fc.nat() }),
+  fc.record({
+    op: fc.constant('shard' as const),
+    at: fc.nat(),
+    value: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...SHARD_NAMES).map((n) => JSON.stringify(n)) },
+      { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_SHARDS).map((n) => JSON.stringify(n)) },
+      { weight: 2, arbitrary: fc.constantFrom(...NON_STRINGS) },
+    ),
+  }),
+  fc.record({ op: fc.constant('rename' as const), at: fc.nat(), name: fc.oneof(fc.constantFrom(...ODD_TENSORS), fc.string({ maxLength: 6 })) }),
+);
+
+/** `metadata`'s text: transformers' total_size, hostile ones, other keys, or not an object. */
+const indexMetadata = fc.oneof(
+  { weight: 4, arbitrary: fc.constant('real') },
+  { weight: 2, arbitrary: numberText.map((n) => `{"total_size":${n}}`) },
+  { weight: 1, arbitrary: fc.constantFrom('{}', '[]', 'null', '"pt"', '1', '{"total_size":1,"total_size":2}', '{"format":"pt","total_size":"3"}', '{"total_size":1e999999}') },
+);
+
+export const indexGrammar: fc.Arbitrary<Uint8Array> = fc.record({
+  sharding: fc.constantFrom(...SHARDINGS),
+  /** Which entries: the real map (shuffled), edited, or many made-up ones. */
+  edits: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 5, arbitrary: fc.array(indexEdit, { minLength: 1, maxLength: 4 }) }),
+  shuffle: fc.nat(),
+  // 20 000 entries (a large model's index, 1 MB) cost a fifth of a second: rarely. The explicit
+  // cases (readers.test.ts) try 100 000.
+  many: rarely(fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 100, max: 2000 }) }, { weight: 1, arbitrary: fc.constant(20_000) })),
+  metadata: fc.option(indexMetadata, { freq: 6 }),
+  top: fc.oneof(
+    { weight: 20, arbitrary: fc.constant('object') },
+    { weight: 1, arbitrary: fc.constantFrom('', '[]', 'null', '"weight_map"', '1', 'true', '{}', '{"weight_map":null}', '{"weight_map":[]}', '{"weight_map":{}}') },
+  ),
+  extra: rarely(fc.constantFrom('"weight_map":{}', '"metadata":{}', '"__proto__":{"weight_map":{}}', '"format":"pt"', '"weight_map":{"a":"b"}')),
+  deep: rarely(fc.record({
+    depth: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 300 }) }, { weight: 1, arbitrary: fc.constant(100_000) }),
+    arrays: fc.boolean(),
+    where: fc.constantFrom('metadata', 'value', 'top'),
+  })),
+  badUtf8: rarely(fc.tuple(fc.nat(), fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0xef, 0xbb, 0xbf]))),
+  bom: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  pretty: fc.boolean(),
+}).map((g) => {
+  const shards = layout(g.sharding);
+  let entries: [string, string][] = shards.flatMap(([shard, tensors]) => tensors.map((t): [string, string] => [JSON.stringify(t), JSON.stringify(shard)]));
+  // A rotation and a reversal: an order unlike the shards', cheaply.
+  const r = g.shuffle % entries.length;
+  entries = [...entries.slice(r), ...entries.slice(0, r)];
+  if (g.shuffle % 2 === 1) entries.reverse();
+  for (const e of g.edits) {
+    if (entries.length === 0) break;
+    const at = e.at % entries.length;
+    const [name, shard] = entries[at] as [string, string];
+    if (e.op === 'drop') entries.splice(at, 1);
+    else if (e.op === 'repeat') entries.push([name, JSON.stringify(SHARD_NAMES[e.shard % SHARD_NAMES.length])]);
+    else if (e.op === 'shard') entries[at] = [name, e.value];
+    else entries[at] = [JSON.stringify(e.name), shard];
+  }
+  if (g.many !== null) {
+    const shard = entries[0]?.[1] ?? '"model-00001-of-00003.safetensors"';
+    for (let i = 0; i < g.many; i++) entries.push([`"t${i}.weight"`, shard]);
+  }
+  const nl = g.pretty ? '\n' : '';
+  const indent = g.pretty ? '  ' : '';
+  const value = (v: string, i: number) => (g.deep?.where === 'value' && i === 0 ? nest(g.deep.depth, g.deep.arrays, v) : v);
+  const map = `{${nl}${entries.map(([n, v], i) => `${indent}${indent}${n}: ${value(v, i)}`).join(`,${nl}`)}${nl}${indent}}`;
+  let text: string;
+  if (g.top === 'object') {
+    const parts: string[] = [];
+    if (g.metadata !== null) {
+      const m = g.metadata === 'real' ? `{"total_size":${tensorsOf(g.sharding.model).total}}` : g.metadata;
+      parts.push(`"metadata": ${g.deep?.where === 'metadata' ? nest(g.deep.depth, g.deep.arrays, m) : m}`);
+    }
+    parts.push(`"weight_map": ${map}`);
+    if (g.extra !== null) parts.push(g.extra);
+    if (g.deep?.where === 'top') parts.push(`"deep": ${nest(g.deep.depth, g.deep.arrays, '1')}`);
+    text = `{${nl}${parts.map((p) => indent + p).join(`,${nl}`)}${nl}}${nl}`;
+  } else {
+    text = g.top;
+  }
+  let bytes = new TextEncoder().encode((g.bom ? '\ufeff' : '') + text);
+  if (g.badUtf8 !== null) {
+    const [at, bad] = g.badUtf8;
+    const i = bytes.length === 0 ? 0 : at % bytes.length;
+    bytes = Uint8Array.from([...bytes.subarray(0, i), ...bad, ...bytes.subarray(i)]);
+  }
+  return bytes;
+});
+
+/** Text spliced into an index: its keys, shard names (real and hostile) and a real tensor name. */
+const INDEX_SNIPPETS = [
+  '"weight_map"', '"metadata"', '"total_size"', '{"weight_map":', '"model-00002-of-00003.safetensors"', '"silero-00001-of-00002.safetensors"',
+  '"../model-00001-of-00003.safetensors"', '"/etc/passwd"', '"C:\\\\x.safetensors"', '"fc1.weight"', '\\/', '\ufeff',
+];
+
+// ---------------------------------------------------------------------------------------------
 
 const GGUF_HEADER_END = 14176; // stories260K.gguf's data offset (readGguf on the unmodified file)
 
@@ -457,6 +644,7 @@ export const READERS: ReaderSpec[] = [
       { file: 'models/silero_vad_16k.safetensors', headerEnd: 8 + 1208 },
     ],
     grammar: safetensorsGrammar,
+    snippets: [],
   },
   {
     name: 'gguf',
@@ -465,16 +653,27 @@ export const READERS: ReaderSpec[] = [
     seeds: [{ file: 'models/stories260K.gguf', headerEnd: GGUF_HEADER_END }],
     grammar: ggufGrammar,
   },
-  // The model-index reader (model.safetensors.index.json) joins here once it exists: its seeds
-  // (an index beside its shards) and a grammar of index JSON.
+  {
+    // The index opened as a folder is: beside the shards, each checked against it, then read.
+    name: 'index',
+    extension: '.safetensors.index.json',
+    read: async (source) => {
+      const shards = [...(await indexShards())].map(([path, bytes]) => ({ path, source: bytesSource(bytes, path) }));
+      await exercise((await openModelFolder('hostile', [{ path: source.name, source }, ...shards])).model);
+    },
+    seeds: SHARDINGS.map((s) => ({ file: indexSeed(s), headerEnd: model(indexSeed(s)).byteLength })),
+    grammar: indexGrammar,
+    snippets: INDEX_SNIPPETS,
+    companions: { names: SHARD_NAMES, files: indexShards },
+  },
 ];
 
-/** Every input a reader is fuzzed with: mutated seeds (bytes, and text for JSON headers) and its grammar. */
+/** Every input a reader is fuzzed with: mutated seeds (bytes, and text for JSON formats) and its grammar. */
 export function inputsFor(reader: ReaderSpec): fc.Arbitrary<FuzzInput> {
-  const textual = reader.name === 'safetensors';
+  const snippets = reader.snippets && [...JSON_SNIPPETS, ...reader.snippets].map((s) => new TextEncoder().encode(s));
   return fc.oneof(
-    ...reader.seeds.map((s) => mutated(s, false)),
-    ...(textual ? reader.seeds.map((s) => mutated(s, true)) : []),
+    ...reader.seeds.map((s) => mutated(s)),
+    ...(snippets ? reader.seeds.map((s) => mutated(s, snippets)) : []),
     reader.grammar.map((head): FuzzInput => ({ head })),
   );
 }

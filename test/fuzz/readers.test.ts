@@ -8,9 +8,9 @@ import { describeModel } from '../../src/cli/inspect.js';
 import { readSafetensors } from '../../src/formats/safetensors.js';
 import { check, loadCases } from './corpus.js';
 import { AllocationBudgetExceeded, countingSource, DEFAULT_LIMITS, measure } from './guard.js';
-import { type FuzzInput, inputsFor, READERS, type ReaderSpec, Writer } from './inputs.js';
+import { type FuzzInput, inputsFor, model, READERS, type ReaderSpec, Writer } from './inputs.js';
 
-const [SAFETENSORS, GGUF] = READERS as [ReaderSpec, ReaderSpec];
+const [SAFETENSORS, GGUF, INDEX] = READERS as [ReaderSpec, ReaderSpec, ReaderSpec];
 /** Far below what any of the hostile headers below declares; above the readers' 64 KiB first read. */
 const SMALL = 128 * 1024;
 
@@ -98,7 +98,7 @@ describe('the allocation guard', () => {
     const vague = await measure(countingSource('v.bin', new Uint8Array(8)), async () => {
       throw new FormatError('something is wrong', { file: 'v.bin' });
     });
-    expect(vague.problem).toMatch(/names neither a field nor a tensor/);
+    expect(vague.problem).toMatch(/names neither a field, a tensor nor a position/);
   });
 });
 
@@ -230,6 +230,98 @@ describe('hostile GGUF headers, each rejected before any large allocation', () =
   it('a string value with invalid UTF-8 is kept byte for byte', async () => {
     const v = await check(GGUF, gguf((w) => w.u64(0n).u64(1n).str(text('k')).u32(V.STRING).str(Uint8Array.from([0x61, 0xff]))));
     expect([v.problem, v.outcome]).toEqual([undefined, 'accepted']);
+  });
+});
+
+describe('hostile model indexes, each rejected naming the file and the field, tensor or position', () => {
+  // mnist's index as the library writes it, for model-0000{1,2,3}-of-00003.safetensors beside it.
+  const realText = new TextDecoder().decode(model((INDEX.seeds[0] as { file: string }).file));
+  const real = JSON.parse(realText) as { metadata: { total_size: number }; weight_map: Record<string, string> };
+  const [first, second] = Object.keys(real.weight_map) as [string, string];
+  const index = (s: string): FuzzInput => ({ head: text(s) });
+  const withMap = (edit: (map: Record<string, unknown>) => void, metadata: unknown = real.metadata) => {
+    const map: Record<string, unknown> = { ...real.weight_map };
+    edit(map);
+    return index(JSON.stringify({ metadata, weight_map: map }, null, 2));
+  };
+
+  it('the real index opens with its shards, and with total_size huge, negative or not a number (it is not used)', async () => {
+    for (const total of [real.metadata.total_size, 2 ** 64, -1, '3', null]) {
+      const v = await check(INDEX, withMap(() => {}, { total_size: total }));
+      expect([total, v.problem, v.outcome]).toEqual([total, undefined, 'accepted']);
+    }
+    const v = await check(INDEX, index(realText.replace(`"total_size": ${real.metadata.total_size}`, '"total_size": 1e400')));
+    expect([v.problem, v.outcome]).toEqual([undefined, 'accepted']);
+  });
+
+  it('text that is not JSON: by line and column, and under which key', async () => {
+    await rejected(INDEX, index(''), /^hostile\.safetensors\.index\.json: is not valid JSON/, /expected a value, the text ends, at line 1, column 1$/);
+    await rejected(INDEX, index('{\n  "weight_map": {\n    "a": "b" "c": "d"'), /: tensor 'a': field 'weight_map': /, /expected ',' or '}', found "\\"", at line 3, column 14$/);
+    await rejected(INDEX, index('{"metadata": {"total_size": 1e}}'), /: field 'metadata.total_size': /, /expected ',' or '}', found "e", at line 1, column 30$/);
+    await rejected(INDEX, index('{"weight_map": {"a": "b\u0001"}}'), /tensor 'a': field 'weight_map'/, /a control character in a string/);
+    await rejected(INDEX, index('{"weight_map": {"a": "b"}} {}'), /^hostile\.safetensors\.index\.json: is not/, /text after the end of the JSON value, found "\{", at line 1, column 28$/);
+  });
+
+  it('JSON nested past 128 levels, up to a million, is refused before it is parsed', async () => {
+    await rejected(INDEX, index(`{"metadata": ${'{"a":'.repeat(200)}1${'}'.repeat(200)}}`), /field 'metadata\.a\.a\.a\.a\.a…'/, /JSON nests more than 128 deep/);
+    const v = await rejected(INDEX, index(`{"weight_map": {"a": ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}}`), /tensor 'a': field 'weight_map'/, /JSON nests more than 128 deep/);
+    expect(v.message?.length).toBeLessThan(200);
+  });
+
+  it('a tensor listed twice (JSON.parse would keep the second silently), and a key twice', async () => {
+    const twice = realText.replace(`"${second}": `, `"${first}": "model-00003-of-00003.safetensors",\n    "${second}": `);
+    await rejected(INDEX, index(twice), new RegExp(`tensor '${first.replace(/\./g, '\\.')}': field 'weight_map'`), /is listed more than once in the weight_map/);
+    await rejected(INDEX, index('{"weight_map": {"a": "b"}, "weight_map": {"c": "d"}}'), /field 'weight_map'/, /key "weight_map" appears twice/);
+  });
+
+  it('shard names that leave the folder (relative, absolute, Windows paths) or name none', async () => {
+    for (const shard of ['../model-00001-of-00003.safetensors', '../../../../etc/passwd', '/etc/passwd', 'sub/model-00001-of-00003.safetensors',
+      'C:\\Windows\\model.safetensors', '\\\\server\\share\\m.safetensors', '..', '.', '']) {
+      await rejected(INDEX, withMap((m) => (m[first] = shard)), new RegExp(`tensor '${first.replace(/\./g, '\\.')}': field 'weight_map'`),
+        /must name a file in the index's folder/);
+    }
+  });
+
+  it('weight_map values that are not strings, and an index that is not an object or maps nothing', async () => {
+    for (const value of [1, null, true, [], {}, ['model-00001-of-00003.safetensors']]) {
+      await rejected(INDEX, withMap((m) => (m[first] = value)), /field 'weight_map'/, /must name a file in the index's folder; got /);
+    }
+    await rejected(INDEX, index('[]'), /field 'weight_map'/, /must be a JSON object with a weight_map; got \[\]/);
+    await rejected(INDEX, index('{"weight_map": []}'), /field 'weight_map'/, /must be an object of tensor name → shard file name/);
+    await rejected(INDEX, index('{"weight_map": {}}'), /field 'weight_map'/, /names no tensor/);
+    await rejected(INDEX, index('{"metadata": 1, "weight_map": {"a": "b"}}'), /field 'metadata'/, /must be an object; got 1/);
+  });
+
+  it('a shard the folder does not hold, and a tensor its shard does not hold', async () => {
+    await rejected(INDEX, withMap((m) => (m[first] = 'model-00009-of-00009.safetensors')), /field 'weight_map'/,
+      new RegExp(`names shard 'model-00009-of-00009\\.safetensors' \\(for tensor '${first.replace(/\./g, '\\.')}'\\), which is not in the folder`));
+    // A name of 5 000 characters is cut short in the message.
+    const long = 'x'.repeat(5000);
+    const v = await rejected(INDEX, withMap((m) => (m[long] = 'model-00009-of-00009.safetensors')), /field 'weight_map'/, /names shard/);
+    expect(v.message?.length).toBeLessThan(400);
+    const moved = await check(INDEX, withMap((m) => (m[first] = real.weight_map[second])));
+    expect(moved.problem).toBeUndefined();
+    expect(moved.message).toMatch(/^model-0000\d-of-00003\.safetensors: tensor '.*': is in this shard's header but hostile\.safetensors\.index\.json places it in/);
+  });
+
+  it('invalid UTF-8, named by its byte offset', async () => {
+    for (const bad of [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) {
+      const at = realText.indexOf(first);
+      const head = Uint8Array.from([...text(realText.slice(0, at)), ...bad, ...text(realText.slice(at))]);
+      await rejected(INDEX, { head }, /^hostile\.safetensors\.index\.json: is not valid UTF-8/, new RegExp(`at byte ${text(realText.slice(0, at)).length}$`));
+    }
+  });
+
+  it('an index past 100 MB is refused before it is read; 100 000 entries are read in bounded time', async () => {
+    const huge = { name: 'hostile.safetensors.index.json', size: 2 ** 40, bytesRead: 0, read: () => Promise.reject(new Error('read')) };
+    const v = await measure(huge, (s) => INDEX.read(s), DEFAULT_LIMITS, INDEX.companions?.names);
+    expect([v.problem, v.message]).toEqual([undefined, expect.stringMatching(/field 'file size': is 1099511627776 bytes; an index past 100000000 bytes is refused/)]);
+    const many = withMap((m) => {
+      for (let i = 0; i < 100_000; i++) m[`model.layers.${i}.weight`] = 'model-00001-of-00003.safetensors';
+    });
+    const v100k = await check(INDEX, many);
+    expect([v100k.problem, v100k.message]).toEqual([undefined,
+      "model-00001-of-00003.safetensors: tensor 'model.layers.0.weight': hostile.safetensors.index.json places this tensor here, but the shard's header does not hold it"]);
   });
 });
 

@@ -3,10 +3,28 @@
 // fast-check, is saved to test/fuzz-corpus/<reader>/ so that the normal test run replays it; the
 // run then goes on with the next reader. Prints, per reader: inputs, time, outcomes, the largest
 // allocation seen and the slowest input. Exit status 1 when any property failed.
+import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { check, saveCase } from './corpus.js';
-import { inputsFor, READERS, tailOf } from './inputs.js';
+
+// The library imports its WGSL kernels as `…wgsl?raw` text, Vite's convention (the build and
+// vitest follow it); under tsx these hooks load them, before the readers are imported.
+const WGSL_HOOKS = `
+import { readFileSync } from 'node:fs';
+const RAW = /\\.wgsl\\?raw$/;
+export async function resolve(specifier, context, next) {
+  if (RAW.test(specifier)) return { url: new URL(specifier, context.parentURL).href, shortCircuit: true };
+  return next(specifier, context);
+}
+export async function load(url, context, next) {
+  if (!RAW.test(url)) return next(url, context);
+  const text = readFileSync(new URL(url.replace(/\\?raw$/, '')), 'utf8');
+  return { format: 'module', source: 'export default ' + JSON.stringify(text), shortCircuit: true };
+}
+`;
+register(`data:text/javascript,${encodeURIComponent(WGSL_HOOKS)}`);
+const { check, saveCase } = await import('./corpus.js');
+const { inputsFor, READERS, tailOf } = await import('./inputs.js');
 
 const { values } = parseArgs({
   options: {
@@ -18,7 +36,7 @@ const { values } = parseArgs({
 const seed = Number(values.seed);
 const count = Number(values.count);
 if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(count) || count < 1) {
-  console.error('usage: npm run fuzz -- [--seed N] [--count N] [--reader safetensors|gguf]...');
+  console.error(`usage: npm run fuzz -- [--seed N] [--count N] [--reader ${READERS.map((r) => r.name).join('|')}]...`);
   process.exit(2);
 }
 const readers = READERS.filter((r) => !values.reader || values.reader.includes(r.name));
