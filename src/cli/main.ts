@@ -195,7 +195,7 @@ async function quantizeCommand(input: string, flags: QuantizeFlags): Promise<voi
     const scheme = schemeFromFlags(flags, format);
     if (flags.type !== undefined && format !== 'gguf') throw new UsageError(`--type ${flags.type} is a llama.cpp file type: the output must be GGUF`);
     if (flags.type !== undefined && flags.dtype !== undefined) throw new UsageError('--type and --dtype exclude each other: --type chooses every tensor\'s type');
-    if (flags.type !== undefined) say(`--type ${flags.type}: tensor types chosen by llama.cpp's rules, quantized on the CPU reference`);
+    if (flags.type !== undefined) say(`--type ${flags.type}: tensor types chosen by llama.cpp's rules`);
     const backend = await chooseBackend(flags.backend, scheme);
     const verify = flags.verify === true && backend !== 'reference';
     if (flags.verify && !verify) say('--verify: skipped, the reference backend is the reference itself');

@@ -7,7 +7,7 @@ import {
   compressedTensorsWarnings, quantizationConfig,
 } from '../formats/compressed-tensors.js';
 import {
-  encodeF16, type GgufFile, type GgufOutputType, type GgufTensorType, planGgufOutput, writeGguf,
+  encodeF16, type GgufFile, type GgufOutputType, type GgufTensorType, ggmlTypeInfo, planGgufOutput, writeGguf,
 } from '../formats/gguf.js';
 import { chooseTypes, LLAMA_FILE_TYPES, type LlamaFileTypeName } from '../formats/llama-mix.js';
 import type { ByteSink, TensorBytes } from '../formats/io.js';
@@ -64,7 +64,8 @@ export interface QuantizeModelOptions extends TensorPolicy {
   chunkElements?: number;
   /**
    * GGUF output as one of llama-quantize's file types (`'Q4_K_M'`, …): each tensor's type chosen
-   * by llama.cpp's rules, quantized on the CPU reference; `scheme` is then not used for GGUF.
+   * by llama.cpp's rules; the K-quants run on `backend` (WebGPU too), the other block types on the
+   * CPU reference. `scheme` is then not used for GGUF.
    */
   ggufType?: LlamaFileTypeName;
 }
@@ -115,8 +116,9 @@ interface Job {
  */
 function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFormat): Job[] {
   if (format === 'gguf' && options.ggufType) return mixPlan(model as GgufFile, options, options.ggufType);
-  return modelTensors(model).map((tensor): Job => {
-    const reason = passThroughReason(tensor, options);
+  return modelTensors(model).map((tensor, i): Job => {
+    const quantizedAs = format === 'gguf' ? blockTypeOf(model as GgufFile, i) : undefined;
+    const reason = passThroughReason(quantizedAs ? { ...tensor, quantizable: true } : tensor, options);
     if (reason) return { tensor, action: 'passthrough', reason };
     if (format === 'safetensors') return compressedTensorsJob(tensor, options);
     if (format === 'gguf' && tensor.shape.length < 2) {
@@ -130,11 +132,33 @@ function plan(model: ModelFile, options: QuantizeModelOptions, format: OutputFor
       // it has no fallback and refuses the file, so F16 here keeps the tensor whole instead.
       return { tensor, action: 'f16-fallback', reason: `rows of ${tensor.shape.at(-1)} are not a multiple of ${GGML_BLOCK}` };
     }
+    if (quantizedAs) return keptQuantized(model, tensor, quantizedAs, ggufFormatOf(options.scheme)?.gguf?.typeName ?? '');
     // A scheme that cannot work at all (bad fields, asymmetric ggml, …) fails the run here,
     // before anything is written, rather than tensor by tensor.
     resolveScheme(tensor.shape, options.scheme);
     return { tensor, scheme: options.scheme, action: 'quantized' };
   });
+}
+
+/** The ggml block type (Q8_0, Q4_K, …) GGUF tensor `index` is stored in, or undefined for F32, F16 and the like. */
+function blockTypeOf(model: GgufFile, index: number): string | undefined {
+  const t = model.tensors[index];
+  return t && (ggmlTypeInfo(t.ggmlType)?.blockSize ?? 1) > 1 ? t.typeName : undefined;
+}
+
+/**
+ * A tensor stored quantized already, where the run would quantize it to `target`: kept as it is
+ * when that is its own type, as llama-quantize keeps it; any other type is refused, as
+ * llama-quantize refuses it (without --allow-requantize), since it would round already-rounded
+ * weights a second time and the file would say it holds what it does not.
+ */
+function keptQuantized(model: ModelFile, tensor: ModelTensor, type: string, target: string): Job {
+  if (type === target) return { tensor, action: 'passthrough', reason: `already ${type}, the type chosen for it: kept as it is` };
+  throw new FormatError(
+    `is ${type} already; requantizing it to ${target} would round rounded weights again (llama-quantize refuses it too): ` +
+      'quantize the F32 or F16 model instead, or exclude the tensor (--exclude) to keep it as it is',
+    { file: model.source.name, tensor: tensor.name },
+  );
 }
 
 /** head_count / head_count_kv of the model's architecture, 1 when the file does not say. */
@@ -148,8 +172,9 @@ function gqaOf(model: GgufFile): number {
 /** The jobs of a llama-quantize file type: llama.cpp's choice of type for each tensor, and why. */
 function mixPlan(model: GgufFile, options: QuantizeModelOptions, kind: LlamaFileTypeName): Job[] {
   const tensors = modelTensors(model);
-  const kept = tensors.map((t): string | undefined => {
-    const reason = passThroughReason(t, options);
+  const quantizedAs = tensors.map((_, i) => blockTypeOf(model, i));
+  const kept = tensors.map((t, i): string | undefined => {
+    const reason = passThroughReason(quantizedAs[i] ? { ...t, quantizable: true } : t, options);
     if (reason) return reason;
     if (t.shape.length < 2) return `rank ${t.shape.length}: llama.cpp keeps 1-D tensors in F32`;
     if (!t.name.endsWith('weight')) return 'llama.cpp quantizes only tensors named *weight';
@@ -163,6 +188,8 @@ function mixPlan(model: GgufFile, options: QuantizeModelOptions, kind: LlamaFile
     const reason = kept[i];
     if (reason !== undefined) return { tensor, action: 'passthrough', reason };
     const { type, reason: why } = choices[i] as { type: GgufTensorType; reason?: string };
+    const already = quantizedAs[i];
+    if (already) return keptQuantized(model, tensor, already, type);
     return { tensor, action: type === 'F16' ? 'f16-fallback' : 'quantized', ggufType: type, ...(why ? { reason: why } : {}) };
   });
 }
