@@ -231,9 +231,10 @@ export async function fastCodes(
   const n = x.length;
   const perWord = 32 / bits;
   const packed = new Uint32Array(Math.ceil(n / perWord));
-  const codes = bits === 8
-    ? (signed ? new Int8Array(packed.buffer, 0, n) : new Uint8Array(packed.buffer, 0, n))
-    : signed ? new Int8Array(n) : new Uint8Array(n);
+  // 8-bit codes on a little-endian platform are the packed words' own bytes: no pack pass.
+  const direct = bits === 8 && inThread.littleEndian;
+  const bytes = direct ? packed.buffer : new ArrayBuffer(n);
+  const codes = signed ? new Int8Array(bytes, 0, n) : new Uint8Array(bytes, 0, n);
   const workers = await workerCount(run);
   const size = pieceSize(n, workers);
   const wordsPerPiece = size / perWord;
@@ -247,7 +248,7 @@ export async function fastCodes(
       const p = pieceParams(L, c, at, at + px.length);
       const out = codes.subarray(i * size, i * size + px.length);
       inThread.codes(L, px, at, rule, c.qmin, c.qmax, p, out);
-      if (bits === 4) inThread.pack(out, bits, packed.subarray(i * wordsPerPiece));
+      if (!direct) inThread.pack(out, bits, packed.subarray(i * wordsPerPiece));
       if (!metrics) return { packed };
       scratch ??= new Float32Array(Math.min(n, size));
       return { packed, errors: inThread.errors(L, metrics.M, px, out, at, p, scratch) };

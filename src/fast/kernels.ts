@@ -57,6 +57,8 @@ export interface PieceParams {
 }
 
 export interface Kernels {
+  /** Whether this platform stores typed arrays little-endian (a word's four bytes, element 0 lowest). */
+  littleEndian: boolean;
   paramRange(L: KernelLayout, start: number, end: number): [number, number];
   scan(L: KernelLayout, x: Float32Array, start: number): PartialStats;
   codes(
@@ -72,50 +74,79 @@ export interface Kernels {
 }
 
 export function fastKernels(): Kernels {
-  type Run = (p: number, a: number, b: number) => void;
+  const fround = Math.fround;
+  // 1.5 · 2^52: for a double |t| < 2^51, (t + RNE) − RNE is t rounded to the nearest integer, ties
+  // to even, by the FPU's own rounding — the reference's roundHalfEven without Math.round's
+  // data-dependent branch. A larger |t| comes back within 2 of itself, still far outside every
+  // code range, so the clamp that follows gives the reference's code; NaN stays NaN.
+  const RNE = 6755399441055744;
+  const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-  // Calls `run(p, a, b)` for each run [a, b) of flat indices in [start, end) that share parameter p,
-  // and `step(p, a, b)` for each run whose element a + j has parameter p + j; in flat order.
-  function segments(L: KernelLayout, start: number, end: number, run: Run, step: Run): void {
+  // A piece is cut into segments, in flat order: a run of elements sharing one parameter
+  // (segStep 0), or a run whose element a + j has parameter p + j (segStep 1). Each loop below
+  // walks a batch of at most SEGMENTS of them, BATCH elements at most, with one tight loop per
+  // segment: the table stays small whatever the layout, and its offsets (from the batch's first
+  // element) and parameter indices (from the piece's first, lo) are small integers.
+  const SEGMENTS = 1024;
+  const BATCH = 1 << 30;
+  const segStep = new Uint8Array(SEGMENTS);
+  const segP = new Int32Array(SEGMENTS);
+  const segA = new Int32Array(SEGMENTS);
+  const segB = new Int32Array(SEGMENTS);
+  let segCount = 0;
+
+  function add(step: number, p: number, a: number, b: number): void {
+    segStep[segCount] = step;
+    segP[segCount] = p;
+    segA[segCount] = a;
+    segB[segCount] = b;
+    segCount++;
+  }
+
+  // Fills the table with the segments from flat index `from` on, up to `end` or until the batch
+  // is full; returns the flat index reached.
+  function cut(L: KernelLayout, lo: number, from: number, end: number): number {
     const { kind, axisLen, inner, blockSize, numBlocks } = L;
+    const last = Math.min(end, from + BATCH);
+    segCount = 0;
     if (kind === 0) {
-      if (end > start) run(0, start, end);
-      return;
+      if (last > from) add(0, -lo, 0, last - from);
+      return last;
     }
+    let i = from;
     if (inner === 1) {
       // Channels or blocks along the last axis: a line of axisLen elements per outer index.
-      let i = start;
-      while (i < end) {
+      while (i < last && segCount < SEGMENTS) {
         const o = Math.floor(i / axisLen);
-        const k0 = i - o * axisLen;
-        const stop = Math.min(end, (o + 1) * axisLen);
+        const k = i - o * axisLen;
+        const stop = Math.min(last, (o + 1) * axisLen);
         if (kind === 1) {
-          step(k0, i, stop);
-        } else {
-          let k = k0;
-          while (i < stop) {
-            const blk = Math.floor(k / blockSize);
-            const to = Math.min(stop, i + (blk + 1) * blockSize - k);
-            run(o * numBlocks + blk, i, to);
-            k += to - i;
-            i = to;
-          }
+          add(1, k - lo, i - from, stop - from);
+          i = stop;
+          continue;
         }
-        i = stop;
+        // The line's blocks, the first perhaps entered part way.
+        const blk = Math.floor(k / blockSize);
+        let to = Math.min(stop, i + (blk + 1) * blockSize - k);
+        for (let p = o * numBlocks + blk - lo; i < stop && segCount < SEGMENTS; p++) {
+          add(0, p, i - from, to - from);
+          i = to;
+          to = Math.min(stop, to + blockSize);
+        }
       }
-      return;
+      return i;
     }
-    let i = start;
-    while (i < end) {
+    while (i < last && segCount < SEGMENTS) {
       const row = Math.floor(i / inner);
       const n = i - row * inner;
-      const stop = Math.min(end, (row + 1) * inner);
+      const stop = Math.min(last, (row + 1) * inner);
       const o = Math.floor(row / axisLen);
       const k = row - o * axisLen;
-      if (kind === 1) run(k, i, stop);
-      else step((o * numBlocks + Math.floor(k / blockSize)) * inner + n, i, stop);
+      if (kind === 1) add(0, k - lo, i - from, stop - from);
+      else add(1, (o * numBlocks + Math.floor(k / blockSize)) * inner + n - lo, i - from, stop - from);
       i = stop;
     }
+    return i;
   }
 
   // The parameter indices [lo, hi) a piece [start, end) touches (a superset for some layouts).
@@ -133,29 +164,52 @@ export function fastKernels(): Kernels {
   }
 
   function scan(L: KernelLayout, x: Float32Array, start: number): PartialStats {
-    const [lo, hi] = paramRange(L, start, start + x.length);
+    const end = start + x.length;
+    const [lo, hi] = paramRange(L, start, end);
     const n = hi - lo;
     const min = new Float32Array(n).fill(Infinity);
     const max = new Float32Array(n).fill(-Infinity);
     const peak = new Float32Array(n);
     const peakAbs = new Float32Array(n);
-    let bad = -1;
-    // Finite values only reach the statistics: the first NaN or ±Infinity ends the scan.
-    const firstBad = (a: number, b: number): number => {
-      for (let i = a; i < b; i++) if ((x[i] as number) - (x[i] as number) !== 0) return start + i;
-      return -1;
-    };
-    // A run's loop keeps only its minimum and maximum; its peak (the first element of largest
-    // magnitude) follows from them, with a second look only when -min = max. The run's values
-    // then fold into the totals as the reference folds each element: a later one wins only when
-    // strictly beyond.
-    const run: Run = (p, a, b) => {
-      if (bad >= 0) return;
-      const e = b - start;
-      const i0 = a - start;
+    for (let at = start; at < end;) {
+      const next = cut(L, lo, at, end);
+      const bad = scanSegments(x.subarray(at - start), min, max, peak, peakAbs);
+      if (bad >= 0) return { lo, min, max, peak, peakAbs, bad: at + bad };
+      at = next;
+    }
+    return { lo, min, max, peak, peakAbs, bad: -1 };
+  }
+
+  // Folds the table's segments into the statistics; returns the offset of the first NaN or
+  // ±Infinity (the statistics are then partial), or −1. Finite values only reach the statistics.
+  function scanSegments(
+    x: Float32Array, min: Float32Array, max: Float32Array, peak: Float32Array, peakAbs: Float32Array,
+  ): number {
+    for (let s = 0; s < segCount; s++) {
+      const a = segA[s] as number;
+      const e = segB[s] as number;
+      const p = segP[s] as number;
+      if (segStep[s] === 1) {
+        for (let i = a, q = p; i < e; i++, q++) {
+          const v = x[i] as number;
+          if (v - v !== 0) return i;
+          if (v < (min[q] as number)) min[q] = v;
+          if (v > (max[q] as number)) max[q] = v;
+          const m = v < 0 ? -v : v;
+          if ((peakAbs[q] as number) < m) {
+            peakAbs[q] = m;
+            peak[q] = v;
+          }
+        }
+        continue;
+      }
+      // A run's loop keeps only its minimum and maximum; its peak (the first element of largest
+      // magnitude) follows from them, with a second look only when -min = max. The run's values
+      // then fold into the totals as the reference folds each element: a later one wins only
+      // when strictly beyond.
       let mn = Infinity;
       let mx = -Infinity;
-      let i = i0;
+      let i = a;
       for (; i < e; i++) {
         const v = x[i] as number;
         if (v !== v) break;
@@ -163,17 +217,15 @@ export function fastKernels(): Kernels {
         if (v > mx) mx = v;
       }
       if (i < e || mn === -Infinity || mx === Infinity) {
-        bad = firstBad(i0, e);
-        return;
+        for (let j = a; j < e; j++) if ((x[j] as number) - (x[j] as number) !== 0) return j;
       }
-      const q = p - lo;
-      if (mn < (min[q] as number)) min[q] = mn;
-      if (mx > (max[q] as number)) max[q] = mx;
+      if (mn < (min[p] as number)) min[p] = mn;
+      if (mx > (max[p] as number)) max[p] = mx;
       const pa = -mn > mx ? -mn : mx;
-      if (!((peakAbs[q] as number) < pa)) return;
+      if (!((peakAbs[p] as number) < pa)) continue;
       let pk = -mn > mx ? mn : mx;
       if (-mn === mx) {
-        for (let j = i0; j < e; j++) {
+        for (let j = a; j < e; j++) {
           const v = x[j] as number;
           if (v === mn || v === mx) {
             pk = v;
@@ -181,98 +233,134 @@ export function fastKernels(): Kernels {
           }
         }
       }
-      peakAbs[q] = pa;
-      peak[q] = pk;
-    };
-    const step: Run = (p, a, b) => {
-      if (bad >= 0) return;
-      const off = p - lo - (a - start);
-      for (let i = a - start, e = b - start; i < e; i++) {
-        const v = x[i] as number;
-        if (v - v !== 0) {
-          bad = start + i;
-          return;
-        }
-        const q = off + i;
-        if (v < (min[q] as number)) min[q] = v;
-        if (v > (max[q] as number)) max[q] = v;
-        const m = v < 0 ? -v : v;
-        if ((peakAbs[q] as number) < m) {
-          peakAbs[q] = m;
-          peak[q] = v;
-        }
-      }
-    };
-    segments(L, start, start + x.length, run, step);
-    return { lo, min, max, peak, peakAbs, bad };
+      peakAbs[p] = pa;
+      peak[p] = pk;
+    }
+    return -1;
   }
 
-  const fround = Math.fround;
-
-  // One element's code under each rule, small enough to be inlined into its loop. Under onnx and
-  // pytorch the rounded value is a float32, so a half (the only case that needs `& 1`) lies
-  // below 2^23 and fits an int32.
-  function onnxCode(v: number, s: number, zp: number, qmin: number, qmax: number): number {
-    const t = fround(v / s);
-    let r = Math.round(t);
-    if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
-    r += zp;
-    return r < qmin ? qmin : r > qmax ? qmax : r;
-  }
-  function pytorchCode(v: number, inv: number, zp: number, qmin: number, qmax: number): number {
-    const t = fround(v * inv);
-    let r = Math.round(t);
-    if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
-    r += zp;
-    return r < qmin ? qmin : r > qmax ? qmax : r;
-  }
-  // ggml's codes for an id = 1/d that did not overflow (a block whose id did gets Q8_0 code 0 or
-  // Q4_0 nibble 0, code -8, as llama.cpp writes on x86).
-  function q8Code(v: number, inv: number): number {
-    const t = fround(v * inv);
-    const r = t < 0 ? -Math.floor(-t + 0.5) : Math.floor(t + 0.5);
-    return r < -128 ? -128 : r > 127 ? 127 : r;
-  }
-  function q4Code(v: number, inv: number): number {
-    const r = Math.trunc(fround(fround(v * inv) + 8.5));
-    return (r < 0 ? 0 : r > 15 ? 15 : r) - 8;
-  }
+  // ggml's blocks whose id = 1/d overflowed get Q8_0 code 0 or Q4_0 nibble 0 (code −8), as
+  // llama.cpp writes them on x86.
   const overflowed = (inv: number): boolean => inv === Infinity || inv === -Infinity;
-
-  function code(rule: CodeRule, v: number, s: number, inv: number, zp: number, qmin: number, qmax: number): number {
-    if (rule === 0) return onnxCode(v, s, zp, qmin, qmax);
-    if (rule === 1) return pytorchCode(v, inv, zp, qmin, qmax);
-    if (overflowed(inv)) return rule === 2 ? 0 : -8;
-    return rule === 2 ? q8Code(v, inv) : q4Code(v, inv);
-  }
 
   function codes(
     L: KernelLayout, x: Float32Array, start: number, rule: CodeRule, qmin: number, qmax: number, p: PieceParams,
     out: Int8Array | Uint8Array,
   ): void {
-    const { lo, scales, inv, zeroPoints } = p;
-    // A loop per rule, so that the rule's test and the parameters leave the element loop.
-    const run: Run = (pi, a, b) => {
-      const q = pi - lo;
-      const s = scales[q] as number;
-      const iv = inv[q] as number;
-      const zp = zeroPoints[q] as number;
-      const e = b - start;
-      let i = a - start;
-      if (rule === 0) for (; i < e; i++) out[i] = onnxCode(x[i] as number, s, zp, qmin, qmax);
-      else if (rule === 1) for (; i < e; i++) out[i] = pytorchCode(x[i] as number, iv, zp, qmin, qmax);
-      else if (overflowed(iv)) out.fill(rule === 2 ? 0 : -8, i, e);
-      else if (rule === 2) for (; i < e; i++) out[i] = q8Code(x[i] as number, iv);
-      else for (; i < e; i++) out[i] = q4Code(x[i] as number, iv);
-    };
-    const step: Run = (pi, a, b) => {
-      const off = pi - lo - (a - start);
-      for (let i = a - start, e = b - start; i < e; i++) {
-        const q = off + i;
-        out[i] = code(rule, x[i] as number, scales[q] as number, inv[q] as number, zeroPoints[q] as number, qmin, qmax);
+    // Codes are stored through a byte view: a signed code and its two's-complement byte are the
+    // same bits, and every loop writes one array type.
+    const o = out instanceof Uint8Array ? out : new Uint8Array(out.buffer, out.byteOffset, out.length);
+    const end = start + x.length;
+    for (let at = start; at < end;) {
+      const next = cut(L, p.lo, at, end);
+      const xs = x.subarray(at - start);
+      const os = o.subarray(at - start);
+      if (rule === 0) onnxSegments(xs, os, p, qmin, qmax);
+      else if (rule === 1) pytorchSegments(xs, os, p, qmin, qmax);
+      else if (rule === 2) q8Segments(xs, os, p);
+      else q4Segments(xs, os, p);
+      at = next;
+    }
+  }
+
+  // ONNX QuantizeLinear: the correctly rounded float32 quotient, rounded half to even, plus the
+  // zero point, clamped. One loop per rule, so that no element tests the rule or the dtype.
+  function onnxSegments(x: Float32Array, o: Uint8Array, p: PieceParams, qmin: number, qmax: number): void {
+    const { scales, zeroPoints } = p;
+    for (let s = 0; s < segCount; s++) {
+      const a = segA[s] as number;
+      const e = segB[s] as number;
+      const q = segP[s] as number;
+      if (segStep[s] === 0) {
+        const sc = scales[q] as number;
+        const zp = zeroPoints[q] as number;
+        for (let i = a; i < e; i++) {
+          const r = fround((x[i] as number) / sc) + RNE - RNE + zp;
+          o[i] = r < qmin ? qmin : r > qmax ? qmax : r;
+        }
+      } else {
+        for (let i = a, j = q; i < e; i++, j++) {
+          const r = fround((x[i] as number) / (scales[j] as number)) + RNE - RNE + (zeroPoints[j] as number);
+          o[i] = r < qmin ? qmin : r > qmax ? qmax : r;
+        }
       }
-    };
-    segments(L, start, start + x.length, run, step);
+    }
+  }
+
+  // PyTorch (FBGEMM): the float32 product with the reciprocal, rounded half to even.
+  function pytorchSegments(x: Float32Array, o: Uint8Array, p: PieceParams, qmin: number, qmax: number): void {
+    const { inv, zeroPoints } = p;
+    for (let s = 0; s < segCount; s++) {
+      const a = segA[s] as number;
+      const e = segB[s] as number;
+      const q = segP[s] as number;
+      if (segStep[s] === 0) {
+        const iv = inv[q] as number;
+        const zp = zeroPoints[q] as number;
+        for (let i = a; i < e; i++) {
+          const r = fround((x[i] as number) * iv) + RNE - RNE + zp;
+          o[i] = r < qmin ? qmin : r > qmax ? qmax : r;
+        }
+      } else {
+        for (let i = a, j = q; i < e; i++, j++) {
+          const r = fround((x[i] as number) * (inv[j] as number)) + RNE - RNE + (zeroPoints[j] as number);
+          o[i] = r < qmin ? qmin : r > qmax ? qmax : r;
+        }
+      }
+    }
+  }
+
+  // Q8_0's roundf(x·id), ties away from zero: the tie-to-even rounding, moved one step away from
+  // zero at the (rare, so well predicted) exact halves where it went towards zero.
+  function q8Code(t: number): number {
+    let r = t + RNE - RNE;
+    const d = t - r;
+    if (d === 0.5 ? t > 0 : d === -0.5 && t < 0) r += d + d;
+    return r < -128 ? -128 : r > 127 ? 127 : r;
+  }
+
+  function q8Segments(x: Float32Array, o: Uint8Array, p: PieceParams): void {
+    const { inv } = p;
+    for (let s = 0; s < segCount; s++) {
+      const a = segA[s] as number;
+      const e = segB[s] as number;
+      const q = segP[s] as number;
+      if (segStep[s] === 0) {
+        const iv = inv[q] as number;
+        if (overflowed(iv)) o.fill(0, a, e);
+        else for (let i = a; i < e; i++) o[i] = q8Code(fround((x[i] as number) * iv));
+      } else {
+        for (let i = a, j = q; i < e; i++, j++) {
+          const iv = inv[j] as number;
+          o[i] = overflowed(iv) ? 0 : q8Code(fround((x[i] as number) * iv));
+        }
+      }
+    }
+  }
+
+  // Q4_0's MIN(15, (int8_t)(x·id + 8.5f)) − 8: a float32 sum, truncated.
+  function q4Code(t: number): number {
+    const r = Math.trunc(fround(t + 8.5));
+    return (r < 0 ? 0 : r > 15 ? 15 : r) - 8;
+  }
+
+  function q4Segments(x: Float32Array, o: Uint8Array, p: PieceParams): void {
+    const { inv } = p;
+    for (let s = 0; s < segCount; s++) {
+      const a = segA[s] as number;
+      const e = segB[s] as number;
+      const q = segP[s] as number;
+      if (segStep[s] === 0) {
+        const iv = inv[q] as number;
+        if (overflowed(iv)) o.fill(0xf8, a, e);
+        else for (let i = a; i < e; i++) o[i] = q4Code(fround((x[i] as number) * iv));
+      } else {
+        for (let i = a, j = q; i < e; i++, j++) {
+          const iv = inv[j] as number;
+          o[i] = overflowed(iv) ? -8 : q4Code(fround((x[i] as number) * iv));
+        }
+      }
+    }
   }
 
   function pack(c: Int8Array | Uint8Array, bits: 4 | 8, words: Uint32Array): void {
@@ -282,6 +370,16 @@ export function fastKernels(): Kernels {
       for (let w = 0, i = 0; w < whole; w++, i += 4) {
         words[w] = ((c[i] as number) & 0xff | ((c[i + 1] as number) & 0xff) << 8 | ((c[i + 2] as number) & 0xff) << 16 |
           ((c[i + 3] as number) & 0xff) << 24) >>> 0;
+      }
+    } else if (littleEndian && c.byteOffset % 4 === 0) {
+      // Eight codes are two little-endian words of bytes; their low nibbles, gathered, are the word.
+      const u = new Uint32Array(c.buffer, c.byteOffset, whole * 2);
+      for (let w = 0, i = 0; w < whole; w++, i += 2) {
+        let a = (u[i] as number) & 0x0f0f0f0f;
+        let b = (u[i + 1] as number) & 0x0f0f0f0f;
+        a = (a | (a >>> 4)) & 0x00ff00ff;
+        b = (b | (b >>> 4)) & 0x00ff00ff;
+        words[w] = ((a | (a >>> 8)) & 0xffff | ((b | (b >>> 8)) & 0xffff) << 16) >>> 0;
       }
     } else {
       for (let w = 0, i = 0; w < whole; w++, i += 8) {
@@ -300,18 +398,27 @@ export function fastKernels(): Kernels {
 
   function dequantize(L: KernelLayout, c: Int8Array | Uint8Array, start: number, p: PieceParams, out: Float32Array): void {
     const { lo, stored: scales, zeroPoints } = p;
-    const run: Run = (pi, a, b) => {
-      const s = scales[pi - lo] as number;
-      const zp = zeroPoints[pi - lo] as number;
-      for (let i = a - start, e = b - start; i < e; i++) out[i] = fround(s * ((c[i] as number) - zp));
-    };
-    const step: Run = (pi, a, b) => {
-      const off = pi - lo - (a - start);
-      for (let i = a - start, e = b - start; i < e; i++) {
-        out[i] = fround((scales[off + i] as number) * ((c[i] as number) - (zeroPoints[off + i] as number)));
+    const end = start + c.length;
+    for (let at = start; at < end;) {
+      const next = cut(L, lo, at, end);
+      const cs = c.subarray(at - start);
+      const ys = out.subarray(at - start);
+      for (let s = 0; s < segCount; s++) {
+        const a = segA[s] as number;
+        const e = segB[s] as number;
+        const q = segP[s] as number;
+        if (segStep[s] === 0) {
+          const sc = scales[q] as number;
+          const zp = zeroPoints[q] as number;
+          for (let i = a; i < e; i++) ys[i] = fround(sc * ((cs[i] as number) - zp));
+        } else {
+          for (let i = a, j = q; i < e; i++, j++) {
+            ys[i] = fround((scales[j] as number) * ((cs[i] as number) - (zeroPoints[j] as number)));
+          }
+        }
       }
-    };
-    segments(L, start, start + c.length, run, step);
+      at = next;
+    }
   }
 
   // M is the per-channel layout of the metrics; L the quantization's, for the reconstruction.
@@ -321,46 +428,53 @@ export function fastKernels(): Kernels {
   ): PartialErrors {
     const y = scratch.subarray(0, x.length);
     dequantize(L, c, start, p, y);
-    const [lo, hi] = paramRange(M, start, start + x.length);
+    const end = start + x.length;
+    const [lo, hi] = paramRange(M, start, end);
     const n = hi - lo;
     const sumSq = new Float64Array(n);
     const signal = new Float64Array(n);
     const maxAbs = new Float64Array(n);
     const count = new Float64Array(n);
-    const run: Run = (ch, a, b) => {
-      const q = ch - lo;
-      let ss = 0;
-      let sg = 0;
-      let mx = maxAbs[q] as number;
-      for (let i = a - start, e = b - start; i < e; i++) {
-        const xi = x[i] as number;
-        const d = xi - (y[i] as number);
-        ss += d * d;
-        sg += xi * xi;
-        const m = d < 0 ? -d : d;
-        if (m > mx) mx = m;
+    for (let at = start; at < end;) {
+      const next = cut(M, lo, at, end);
+      const xs = x.subarray(at - start);
+      const ys = y.subarray(at - start);
+      for (let s = 0; s < segCount; s++) {
+        const a = segA[s] as number;
+        const e = segB[s] as number;
+        const q0 = segP[s] as number;
+        if (segStep[s] === 0) {
+          let ss = 0;
+          let sg = 0;
+          let mx = maxAbs[q0] as number;
+          for (let i = a; i < e; i++) {
+            const xi = xs[i] as number;
+            const d = xi - (ys[i] as number);
+            ss += d * d;
+            sg += xi * xi;
+            const m = d < 0 ? -d : d;
+            if (m > mx) mx = m;
+          }
+          sumSq[q0] = (sumSq[q0] as number) + ss;
+          signal[q0] = (signal[q0] as number) + sg;
+          maxAbs[q0] = mx;
+          count[q0] = (count[q0] as number) + (e - a);
+        } else {
+          for (let i = a, q = q0; i < e; i++, q++) {
+            const xi = xs[i] as number;
+            const d = xi - (ys[i] as number);
+            sumSq[q] = (sumSq[q] as number) + d * d;
+            signal[q] = (signal[q] as number) + xi * xi;
+            count[q] = (count[q] as number) + 1;
+            const m = d < 0 ? -d : d;
+            if (m > (maxAbs[q] as number)) maxAbs[q] = m;
+          }
+        }
       }
-      sumSq[q] = (sumSq[q] as number) + ss;
-      signal[q] = (signal[q] as number) + sg;
-      maxAbs[q] = mx;
-      count[q] = (count[q] as number) + (b - a);
-    };
-    const step: Run = (ch, a, b) => {
-      const off = ch - lo - (a - start);
-      for (let i = a - start, e = b - start; i < e; i++) {
-        const q = off + i;
-        const xi = x[i] as number;
-        const d = xi - (y[i] as number);
-        sumSq[q] = (sumSq[q] as number) + d * d;
-        signal[q] = (signal[q] as number) + xi * xi;
-        count[q] = (count[q] as number) + 1;
-        const m = d < 0 ? -d : d;
-        if (m > (maxAbs[q] as number)) maxAbs[q] = m;
-      }
-    };
-    segments(M, start, start + x.length, run, step);
+      at = next;
+    }
     return { lo, sumSq, signal, maxAbs, count };
   }
 
-  return { paramRange, scan, codes, pack, dequantize, errors };
+  return { littleEndian, paramRange, scan, codes, pack, dequantize, errors };
 }

@@ -51,17 +51,21 @@ export function serve(
 
   function runJob(K: Kernels, m: Job): Record<string, unknown> {
     const a = m as unknown as CodesJob;
+    if (!(a.x instanceof Float32Array)) throw new Error(`a ${m.op} job's input must be a Float32Array`);
     // The input's buffer goes back with the answer (a copy made for this job), for the next piece.
     const spare = a.x.buffer instanceof ArrayBuffer ? { spare: a.x } : {};
     if (m.op === 'scan') return { ...K.scan(a.L, a.x, a.start), ...spare };
     const x = a.x;
     const n = x.length;
-    const out = a.signed ? new Int8Array(n) : new Uint8Array(n);
-    K.codes(a.L, x, a.start, a.rule, a.qmin, a.qmax, a.params, out);
     const packed = new Uint32Array(Math.ceil(n / (32 / a.bits)));
-    K.pack(out, a.bits, packed);
+    // 8-bit codes on a little-endian platform are the packed words' own bytes: written there, no pack pass.
+    const direct = a.bits === 8 && K.littleEndian;
+    const bytes = direct ? packed.buffer : new ArrayBuffer(n);
+    const out = a.signed ? new Int8Array(bytes, 0, n) : new Uint8Array(bytes, 0, n);
+    K.codes(a.L, x, a.start, a.rule, a.qmin, a.qmax, a.params, out);
+    if (!direct) K.pack(out, a.bits, packed);
     const result: Record<string, unknown> = { packed, ...spare };
-    if (a.bits === 4) result.codes = out;
+    if (!direct) result.codes = out;
     if (a.M) result.errors = K.errors(a.L, a.M, x, out, a.start, a.params, new Float32Array(n));
     return result;
   }
