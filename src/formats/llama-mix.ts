@@ -2,6 +2,7 @@
 // each tensor gets, following llama_tensor_get_type in llama.cpp's src/llama-quant.cpp for
 // Llama-family tensor names (one expert, not Falcon, not the 70B attn_v bump), without an
 // importance matrix, and its fallback types for rows that are not whole blocks.
+import { GGML_TYPE, ggmlTypeInfo } from './ggml-blocks.js';
 import type { GgufTensorType } from './gguf.js';
 
 type Quant = Exclude<GgufTensorType, 'keep' | 'F32' | 'F16'>;
@@ -27,9 +28,8 @@ export const LLAMA_FILE_TYPES = {
 
 export type LlamaFileTypeName = keyof typeof LLAMA_FILE_TYPES;
 
-const BLOCK: Record<Quant, number> = {
-  Q4_0: 32, Q8_0: 32, Q5_0: 32, Q5_1: 32, Q2_K: 256, Q3_K: 256, Q4_K: 256, Q5_K: 256, Q6_K: 256,
-};
+/** Elements per block of `type`, from ggml's type table. */
+const blockOf = (type: Quant): number => ggmlTypeInfo(GGML_TYPE[type])?.blockSize ?? 1;
 
 /** tensor_type_fallback: the type llama.cpp uses where rows are not whole blocks of `type`. */
 const FALLBACK: Partial<Record<Quant, Quant>> = { Q2_K: 'Q4_0', Q3_K: 'Q4_0', Q4_K: 'Q5_0', Q5_K: 'Q5_1', Q6_K: 'Q8_0' };
@@ -78,7 +78,7 @@ export function chooseTypes(
     let type: Quant = base;
     let why = '';
     if (c === 'output' || (tied && c === 'token_embd')) {
-      if (t.rowLength % BLOCK[type] !== 0) type = 'Q8_0';
+      if (t.rowLength % blockOf(type) !== 0) type = 'Q8_0';
       else if (type !== 'Q8_0') type = 'Q6_K';
       why = c === 'output' ? 'output.weight' : 'token_embd.weight (tied to the output)';
     } else if (c === 'attn_v' || c === 'attn_qkv') {
@@ -107,11 +107,11 @@ export function chooseTypes(
       why = 'attn_output';
     }
     const reasons = type !== base ? [`${why}: ${type} by llama.cpp's ${kind} rules`] : [];
-    if (t.rowLength % BLOCK[type] === 0) return reasons.length > 0 ? { type, reason: reasons.join('; ') } : { type };
+    if (t.rowLength % blockOf(type) === 0) return reasons.length > 0 ? { type, reason: reasons.join('; ') } : { type };
     // As llama.cpp's tensor_type_fallback; where even the fallback's blocks do not fit, F16.
     const fallback = FALLBACK[type];
-    const written: GgufTensorType = fallback !== undefined && t.rowLength % BLOCK[fallback] === 0 ? fallback : 'F16';
-    reasons.push(`rows of ${t.rowLength} are not a multiple of ${type}'s block of ${BLOCK[type]}: ${written}, llama.cpp's fallback`);
+    const written: GgufTensorType = fallback !== undefined && t.rowLength % blockOf(fallback) === 0 ? fallback : 'F16';
+    reasons.push(`rows of ${t.rowLength} are not a multiple of ${type}'s block of ${blockOf(type)}: ${written}, llama.cpp's fallback`);
     return { type: written, reason: reasons.join('; ') };
   });
 }
