@@ -48,7 +48,7 @@ const TRIVIAL_WORDS = [1, 4, 16, 32];
 const TRIVIAL = 'floor: trivial kernel (read f32, write u8)';
 
 /** The rows' floor: the fastest trivial kernel of the size. */
-function trivialFloor(rows: Row[]): number {
+export function trivialFloor(rows: Row[]): number {
   return Math.min(...rows.filter((r) => r.name.startsWith(TRIVIAL)).map((r) => r.median));
 }
 
@@ -57,7 +57,7 @@ function stats(name: string, times: number[], bytes: number): Row {
   return { name, median: sorted[Math.floor(sorted.length / 2)] ?? 0, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0, bytes };
 }
 
-async function time(runs: number, warmup: number, body: () => Promise<void>): Promise<number[]> {
+export async function time(runs: number, warmup: number, body: () => Promise<void>): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await body();
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -91,14 +91,44 @@ export function benchSchemes(): [string, QuantScheme][] {
   return out;
 }
 
-export async function runBench(lib: typeof Library, device: GPUDevice, options: BenchOptions): Promise<SizeResult[]> {
-  const results: SizeResult[] = [];
+/**
+ * The floor rows of one size: the trivial kernel at each of TRIVIAL_WORDS, reading `n` f32 of
+ * `input` and writing `n` bytes to `out`. Pipelines are made once per device.
+ */
+export function trivialTimer(device: GPUDevice): (input: GPUBuffer, out: GPUBuffer, n: number, runs: number, warmup: number) => Promise<Row[]> {
   const trivials = TRIVIAL_WORDS.map((words) => ({
     words,
     pipeline: device.createComputePipeline({
       layout: 'auto', compute: { module: device.createShaderModule({ code: trivialKernel(words) }), entryPoint: 'main' },
     }),
   }));
+  return async (input, out, n, runs, warmup) => {
+    const rows: Row[] = [];
+    for (const { words, pipeline } of trivials) {
+      const groups = Math.ceil(n / 4 / words / 64);
+      const gx = Math.min(groups, 65535);
+      const bind = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [{ binding: 0, resource: { buffer: input } }, { binding: 1, resource: { buffer: out } }],
+      });
+      rows.push(stats(`${TRIVIAL}, ${words} word${words === 1 ? '' : 's'} per invocation`, await time(runs, warmup, async () => {
+        const e = device.createCommandEncoder();
+        const pass = e.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bind);
+        pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
+        pass.end();
+        device.queue.submit([e.finish()]);
+        await device.queue.onSubmittedWorkDone();
+      }), n * 4 + n));
+    }
+    return rows;
+  };
+}
+
+export async function runBench(lib: typeof Library, device: GPUDevice, options: BenchOptions): Promise<SizeResult[]> {
+  const results: SizeResult[] = [];
+  const trivialRows = trivialTimer(device);
   for (const size of options.sizes) {
     const n = size * size;
     const shape = [size, size];
@@ -123,24 +153,7 @@ export async function runBench(lib: typeof Library, device: GPUDevice, options: 
       device.queue.submit([e.finish()]);
       await device.queue.onSubmittedWorkDone();
     }), 2 * n * 4));
-    for (const { words, pipeline } of trivials) {
-      const groups = Math.ceil(n / 4 / words / 64);
-      const gx = Math.min(groups, 65535);
-      const bind = device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [{ binding: 0, resource: { buffer: input } }, { binding: 1, resource: { buffer: out } }],
-      });
-      add(stats(`${TRIVIAL}, ${words} word${words === 1 ? '' : 's'} per invocation`, await time(runs, warmup, async () => {
-        const e = device.createCommandEncoder();
-        const pass = e.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bind);
-        pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
-        pass.end();
-        device.queue.submit([e.finish()]);
-        await device.queue.onSubmittedWorkDone();
-      }), n * 4 + n));
-    }
+    for (const row of await trivialRows(input, out, n, runs, warmup)) add(row);
     add(stats('floor: writeBuffer upload', await time(runs, warmup, async () => {
       device.queue.writeBuffer(copy, 0, x);
       await device.queue.onSubmittedWorkDone();

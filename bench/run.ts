@@ -2,7 +2,7 @@
 // Chromium), the peak memory of quantizing a 2 GiB model file and a 4 GiB model folder in 4 shards
 // with the CLI, and the demo page's heap on a 1 GiB file (bench/page-memory.ts). Prints tables,
 // writes artifacts/bench.json.
-// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --skip-cpu  --skip-kquants
+// Flags: --sizes 1024,4096,8192  --runs N  --skip-browser  --skip-memory  --skip-page  --skip-cpu  --skip-kquants  --kquant-size N
 // --only-memory (the CLI's peak memory alone)  --only-mse (the floors and the mse rows alone)  --only-folder (the 4 GiB folder alone)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
@@ -15,6 +15,7 @@ import type { AdapterFacts } from '../src/index.js';
 import { cpuBench, formatCpuTable } from './cpu.js';
 import { formatKquantTable, kquantBench } from './kquants.js';
 import { formatTable, runBench, type SizeResult } from './measure.js';
+import { nodeDevice } from './node-device.js';
 
 // The built package, as users get it (npm run bench builds first); typed by its source.
 const built: string = '../dist/index.js';
@@ -38,18 +39,7 @@ function describe(facts: AdapterFacts, where: string): string {
 }
 
 async function nodeRun(): Promise<{ facts: AdapterFacts; results: SizeResult[] }> {
-  const { create } = (await import('webgpu')) as { create(flags: string[]): GPU };
-  const gpu = create([]);
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter in Node: see README (SwiftShader through VK_ICD_FILENAMES)');
-  const device = await adapter.requestDevice({
-    requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-    },
-  });
+  const device = await nodeDevice();
   const facts = await lib.adapterFacts(device);
   const results = await runBench(lib, device, { ...options, log: (l) => console.error(`[node] ${l}`) });
   device.destroy();
@@ -190,11 +180,15 @@ if (!onlyMemory && !flag('--skip-cpu')) {
   console.log(`${formatCpuTable(size, cpu.cores, cpu.rows)}\n`);
 }
 if (!onlyMemory && !flag('--skip-kquants')) {
-  // The CPU reference is one thread of plain TypeScript: 4096² (or the largest size asked, if smaller) keeps it to seconds.
-  const size = Math.min(4096, Math.max(...sizes));
-  const rows = kquantBench({ size, runs: 3, log: (l) => console.error(`[kquants] ${l}`) });
-  report.kquants = { size, rows };
-  console.log(`${formatKquantTable(size, rows)}\n`);
+  // One invocation per super-block makes the kernels slow on an emulated GPU (SwiftShader: tens of
+  // seconds per 1024² pass), so the table's one size, for every row, is --kquant-size, 1024² by default.
+  const size = Number(value('--kquant-size', '1024'));
+  const device = await nodeDevice();
+  const adapter = lib.adapterName(await lib.adapterFacts(device));
+  const rows = await kquantBench({ size, runs: 3, log: (l) => console.error(`[kquants] ${l}`), gpu: { lib, device } });
+  device.destroy();
+  report.kquants = { size, adapter, rows };
+  console.log(`${formatKquantTable(size, rows, adapter)}\n`);
 }
 if (!onlyMemory) {
   const node = await nodeRun();
