@@ -4,7 +4,7 @@ import { emptySums, errorMetrics, metricsFromSums, metricsLayout, reconstruction
 import { codesOfPacked, packCodes } from './cpu/pack.js';
 import { emptyStats, findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
-import { codeParams, fastCodes, fastDequantize, type FastPlan, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
+import { codeParams, fastCodes, fastDequantize, type FastPlan, fastParams, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
 import {
   bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, makeLayout, nonFiniteError, normalizeAxis, shapeElements,
 } from './layout.js';
@@ -216,7 +216,7 @@ async function quantizeFast(
   if (bad >= 0) throw nonFiniteError(x[bad], bad, shape);
   const p: QParams = given
     ? { ...given, codeScales: given.scales, range: fullRange(scheme.dtype) }
-    : formatOf(scheme).cpu.params(stats, scheme);
+    : fastParams(plan, stats, scheme);
   const ml = axis === undefined ? undefined : metricsLayout(shape, axis);
   const sums = ml && emptySums(ml.paramCount);
   const { codes, packed } = await fastCodes(plan, x, 0, codeParams(plan, p), ml && sums && { M: kernelLayout(ml), sums }, run);

@@ -3,7 +3,7 @@
 import { addDecodedErrors, addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
 import { emptyStats, findNonFinite } from './cpu/reduce.js';
-import { codeParams, fastCodes, type FastPlan, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
+import { codeParams, fastCodes, type FastPlan, fastParams, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
 import { bitsOf, isSigned, type Layout, lcm, nonFiniteError, shapeElements } from './layout.js';
@@ -160,7 +160,7 @@ async function streamFast(
     const bad = await fastScan(plan.L, values, start, stats, run);
     if (bad >= 0) throw nonFiniteError(values[bad - start], bad, shape);
   }
-  const p = formatOf(scheme).cpu.params(stats, scheme);
+  const p = fastParams(plan, stats, scheme);
   const c = codeParams(plan, p);
   await options.onParams?.({ scales: p.scales, zeroPoints: p.zeroPoints });
   const ml = axis === undefined ? undefined : metricsLayout(shape, axis);

@@ -3,7 +3,7 @@
 // at their edges: every exact half across and beyond each code range, magnitudes past 2^51 and
 // float32 overflow, signed zeros, subnormals, and scales whose reciprocal overflows (0·∞ = NaN).
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareQuantized, quantizeWithParams, releaseWorkers } from '../../src/index.js';
+import { compareQuantized, quantize, quantizeWithParams, releaseWorkers } from '../../src/index.js';
 import type { Profile, QuantDType } from '../../src/index.js';
 
 afterAll(async () => {
@@ -43,5 +43,19 @@ describe.each([1, 3])('fast CPU engine, %i worker(s): rounding at the edges equa
     const ref = await quantizeWithParams(x, shape, params, { backend: 'reference' });
     const fast = await quantizeWithParams(x, shape, params, { backend: 'cpu', workers });
     expect(compareQuantized(fast, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
+  });
+
+  it.each(['int8', 'int4'] as const)('ggml %s calibrated: d stored as a float16 subnormal, normal, overflowing, zero', async (dtype) => {
+    // One block of 32 per magnitude: d runs from below float16's smallest subnormal past its largest.
+    const mags = [0, 1e-12, 3e-8, 6e-5, 0.5, 1, 7, 1000, 6e6, 8.3e6, 9e6, 1e30];
+    const y = new Float32Array(mags.length * 64);
+    mags.forEach((m, b) => {
+      for (let j = 0; j < 64; j++) y[b * 64 + j] = m * (((j * 13) % 29) / 14 - 1) * (j % 2 === 0 ? 1 : -1);
+    });
+    const scheme = { dtype, symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' } as const;
+    const ref = await quantize(y, [mags.length, 64], scheme, { backend: 'reference' });
+    const fast = await quantize(y, [mags.length, 64], scheme, { backend: 'cpu', workers });
+    expect(compareQuantized(fast, ref, { input: y }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
+    expect(Array.from(new Uint32Array(fast.scales.buffer))).toEqual(Array.from(new Uint32Array(ref.scales.buffer)));
   });
 });
