@@ -31,17 +31,35 @@ describe('WebGPU equals the CPU reference (headless Chromium)', () => {
     expect(facts.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
   });
 
-  // Some 250 cases, one after another in one page: minutes on a loaded 2-core machine.
+  // Some 250 cases in one page: minutes on a loaded 2-core machine. One evaluate per case, so no
+  // single call to the browser runs long enough to hit puppeteer's protocol timeout.
   it('every case of the suite is bit-identical', async () => {
-    const results = await page.evaluate(async () => {
-      const { matrixCases, shapeCases, chunkCases, fusedCases, runCase, runWithParamsCase, runNearTies } = window.suite;
-      const cases = [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases()];
-      const out = [];
-      for (const [i, c] of cases.entries()) out.push(await runCase(c, 1000 + i));
-      for (const [i, c] of matrixCases().filter((_, j) => j % 3 === 0).entries()) out.push(await runWithParamsCase(c, 2000 + i));
-      out.push(await runNearTies('onnx', 77), await runNearTies('pytorch', 77));
-      return out;
+    const counts = await page.evaluate(() => {
+      const { matrixCases, shapeCases, chunkCases, fusedCases } = window.suite;
+      return {
+        cases: [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases()].length,
+        withParams: matrixCases().filter((_, j) => j % 3 === 0).length,
+      };
     });
+    const results = [];
+    for (let i = 0; i < counts.cases; i++) {
+      results.push(await page.evaluate((i) => {
+        const { matrixCases, shapeCases, chunkCases, fusedCases, runCase } = window.suite;
+        const cases = [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases()];
+        return runCase(cases[i] as (typeof cases)[number], 1000 + i);
+      }, i));
+    }
+    for (let i = 0; i < counts.withParams; i++) {
+      results.push(await page.evaluate((i) => {
+        const { matrixCases, runWithParamsCase } = window.suite;
+        const every = matrixCases().filter((_, j) => j % 3 === 0);
+        return runWithParamsCase(every[i] as (typeof every)[number], 2000 + i);
+      }, i));
+    }
+    results.push(...await page.evaluate(async () => {
+      const { runNearTies } = window.suite;
+      return [await runNearTies('onnx', 77), await runNearTies('pytorch', 77)];
+    }));
     expect(results.length).toBeGreaterThan(200);
     const failures = results
       .filter((r) => !r.equal || !r.dequantizeEqual || r.metricsProblem)

@@ -50,6 +50,9 @@ export async function launchChromium(extraArgs: string[] = [], webgpu = true): P
   return puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
+    // Puppeteer's default (180 s) is shorter than one long evaluate on a loaded 2-core machine; each
+    // test's own vitest timeout is what bounds a hang.
+    protocolTimeout: 600_000,
     args: [
       '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--no-first-run', ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-features=WebGPU']), ...extraArgs,
