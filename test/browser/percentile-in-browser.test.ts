@@ -33,7 +33,7 @@ describe('percentile calibration on WebGPU equals the CPU reference (headless Ch
     expect(results.filter((r) => !r.equal).map((r) => `${r.name}: ${r.summary}`)).toEqual([]);
   }, 900_000);
 
-  it('every weight of the bundled safetensors models, whole and chunked, is bit-identical', async () => {
+  it('every weight of the bundled models, whole and chunked, is bit-identical', async () => {
     const results = (await page.evaluate(`(async () => {
       const suite = await import('/test/gpu/percentile-suite.ts');
       const { parseSafetensors } = await import('/test/gpu/model-weights.ts');
@@ -42,9 +42,11 @@ describe('percentile calibration on WebGPU equals the CPU reference (headless Ch
         const bytes = new Uint8Array(await (await fetch('/models/' + file)).arrayBuffer());
         for (const { c, x } of suite.modelCases(file, parseSafetensors(bytes))) out.push(await suite.runPercentileCase(c, x));
       }
+      const gguf = new Uint8Array(await (await fetch('/models/' + suite.GGUF_MODEL)).arrayBuffer());
+      for (const { c, x } of suite.modelCases(suite.GGUF_MODEL, await suite.ggufWeights(gguf))) out.push(await suite.runPercentileCase(c, x));
       return out;
     })()`)) as PercentileResult[];
-    expect(results.length).toBeGreaterThan(20);
+    expect(results.length).toBeGreaterThan(37 * 4 * 2);
     expect(results.filter((r) => !r.equal).map((r) => `${r.name}: ${r.summary}`)).toEqual([]);
   }, 900_000);
 });

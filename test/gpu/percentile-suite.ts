@@ -5,6 +5,7 @@
 // must be min/max; a percentile so small that the rank is 1; awkward shapes. The expected result
 // is always a CPU reference's ('reference' backend): the percentile's own, or min/max's at 100.
 import { compareQuantized, quantize, quantizeStream, type QuantScheme } from '../../src/index.js';
+import { bytesSource, modelTensors, openModel, readTensorF32 } from '../../src/model/index.js';
 import { randomNormal } from '../../src/synthetic.js';
 import type { ModelWeight } from './model-weights.js';
 
@@ -95,8 +96,19 @@ export function percentileCases(): PercentileCase[] {
   return out;
 }
 
-/** The bundled safetensors models whose weights the suite runs on. */
+/** The bundled models whose weights the suite runs on: safetensors, and stories260K's GGUF. */
 export const MODEL_FILES = ['mnist.safetensors', 'silero_vad_16k.safetensors'];
+export const GGUF_MODEL = 'stories260K.gguf';
+
+/** The weights of rank ≥ 2 of a GGUF file's bytes, as float32, through the library's reader. */
+export async function ggufWeights(bytes: Uint8Array): Promise<ModelWeight[]> {
+  const model = await openModel(bytesSource(bytes, GGUF_MODEL));
+  const out: ModelWeight[] = [];
+  for (const t of modelTensors(model)) {
+    if (t.shape.length >= 2) out.push({ name: t.name, shape: [...t.shape], data: await readTensorF32(model, t.name) });
+  }
+  return out;
+}
 
 const MODEL_SCHEMES: QuantScheme[] = [
   { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'pytorch', calibration: 'percentile', percentile: 99 },

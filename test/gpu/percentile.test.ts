@@ -1,13 +1,13 @@
 // The 'percentile' calibrator on WebGPU in Node (Dawn; SwiftShader where there is no GPU): bit for
 // bit the CPU reference's scales, zero points and codes on the suite of test/gpu/percentile-suite.ts
-// and on every weight of the bundled safetensors models, and the reference's error for a
-// non-finite element.
+// and on every weight of the bundled models (safetensors and GGUF), and the reference's error
+// for a non-finite element.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quantize, releaseDevice, type QuantScheme } from '../../src/index.js';
 import { parseSafetensors } from './model-weights.js';
 import {
-  MODEL_FILES, modelCases, percentileCases, percentileData, type PercentileResult, RANK_ONE, runPercentileCase,
+  GGUF_MODEL, ggufWeights, MODEL_FILES, modelCases, percentileCases, percentileData, type PercentileResult, RANK_ONE, runPercentileCase,
 } from './percentile-suite.js';
 
 afterAll(releaseDevice);
@@ -50,6 +50,12 @@ describe('percentile calibration on WebGPU equals the CPU reference (Node)', () 
   it.each(MODEL_FILES)('every weight of %s, whole and chunked', async (file) => {
     const cases = modelCases(file, parseSafetensors(readFileSync(new URL(`../../models/${file}`, import.meta.url))));
     expect(cases.length).toBeGreaterThan(0);
+    for (const { c, x } of cases) expectEqual(await runPercentileCase(c, x));
+  }, 600_000);
+
+  it(`every weight of ${GGUF_MODEL}, whole and chunked`, async () => {
+    const cases = modelCases(GGUF_MODEL, await ggufWeights(readFileSync(new URL(`../../models/${GGUF_MODEL}`, import.meta.url))));
+    expect(cases.length).toBeGreaterThan(37 * 4);
     for (const { c, x } of cases) expectEqual(await runPercentileCase(c, x));
   }, 600_000);
 
