@@ -4,7 +4,8 @@
 // blocks, which have no GPU output, read back) and end to end (a Float32Array in, blocks out), and
 // the CPU reference (src/cpu/kquants.ts, one thread, plain TypeScript). Each WebGPU row's bytes
 // are checked against the reference's before it is timed.
-// `tsx bench/kquants.ts [--size N] [--runs N] [--skip-gpu]` runs these rows alone (after `npm run build`).
+// `tsx bench/kquants.ts [--size N (1024)] [--runs N (3)] [--skip-gpu]` runs these rows alone, after
+// `npm run build` and with the VK_ICD_FILENAMES / LD_LIBRARY_PATH that `npm run bench` sets for SwiftShader.
 import { KQUANTS, type KQuantType, quantizeK } from '../src/cpu/kquants.js';
 import type * as Library from '../src/index.js';
 import { type Row, time, trivialFloor, trivialTimer } from './measure.js';
@@ -136,7 +137,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = args.indexOf(name);
     return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
   };
-  const size = Number(value('--size', '4096'));
+  const size = Number(value('--size', '1024'));
   const runs = Number(value('--runs', '3'));
   const log = (l: string) => console.error(`[kquants] ${l}`);
   if (args.includes('--skip-gpu')) {
