@@ -2,8 +2,9 @@
 // (test/gpu/mse.test.ts) and inside headless Chromium (test/browser/mse-in-browser.test.ts):
 // every profile, dtype, symmetry and granularity, whole, in chunks that cut channels and groups,
 // and streamed. The expected result is always the reference's ('reference' backend).
-import { compareQuantized, quantize, quantizeStream, type QuantScheme } from '../../src/index.js';
+import { quantize, type QuantScheme } from '../../src/index.js';
 import { randomNormal } from '../../src/synthetic.js';
+import { gpuVersusReference } from './gpu-versus-reference.js';
 
 export interface MseCase {
   name: string;
@@ -87,22 +88,5 @@ export async function runMseCase(c: MseCase, x: Float32Array = mseData(c.shape, 
   const cpu = await quantize(x, c.shape, c.scheme, { backend: 'reference' });
   const plain = await quantize(x, c.shape, minmaxOf(c.scheme), { backend: 'reference' });
   const clipped = cpu.scales.some((v, p) => v !== plain.scales[p]);
-  if (c.streamElements !== undefined) {
-    const codes = new Int32Array(x.length);
-    const r = await quantizeStream({ read: async (s, n) => x.slice(s, s + n) }, c.shape, c.scheme, {
-      backend: 'webgpu', chunkElements: c.streamElements, onChunk: (k) => { codes.set(k.codes, k.start); },
-    });
-    const scalesEqual = r.scales.every((v, p) => Object.is(v, cpu.scales[p])) && r.scales.length === cpu.scales.length;
-    const zpEqual = r.zeroPoints.every((v, p) => v === cpu.zeroPoints[p]);
-    const bad = codes.findIndex((v, i) => v !== cpu.codes[i]);
-    const equal = scalesEqual && zpEqual && bad < 0;
-    return {
-      name: c.name, equal, clipped,
-      summary: equal ? 'streamed: scales, zero points and codes equal'
-        : `streamed: scales ${scalesEqual ? 'equal' : 'differ'}, zero points ${zpEqual ? 'equal' : 'differ'}, first code mismatch ${bad}`,
-    };
-  }
-  const gpu = await quantize(x, c.shape, c.scheme, { backend: 'webgpu', ...(c.maxChunkBytes ? { maxChunkBytes: c.maxChunkBytes } : {}) });
-  const report = compareQuantized(gpu, cpu, { input: x });
-  return { name: c.name, equal: report.equal, summary: report.summary, clipped };
+  return { name: c.name, clipped, ...await gpuVersusReference(x, c.shape, c.scheme, cpu, c) };
 }

@@ -4,9 +4,10 @@
 // and streamed; data with outliers and data full of ties (±0 among them); percentile 100, which
 // must be min/max; a percentile so small that the rank is 1; awkward shapes. The expected result
 // is always a CPU reference's ('reference' backend): the percentile's own, or min/max's at 100.
-import { compareQuantized, quantize, quantizeStream, type QuantScheme } from '../../src/index.js';
+import { quantize, type QuantScheme } from '../../src/index.js';
 import { bytesSource, modelTensors, openModel, readTensorF32 } from '../../src/model/index.js';
 import { randomNormal } from '../../src/synthetic.js';
+import { gpuVersusReference } from './gpu-versus-reference.js';
 import type { ModelWeight } from './model-weights.js';
 
 export type PercentileData = 'outliers' | 'ties' | 'tiny';
@@ -157,22 +158,5 @@ export async function runPercentileCase(c: PercentileCase, x: Float32Array = per
   // At 100 the expected numbers are min/max's, under the percentile scheme's name.
   const cpu = c.versusMinmax ? { ...plain, scheme: own.scheme } : own;
   const clipped = cpu.scales.some((v, p) => v !== plain.scales[p]);
-  if (c.streamElements !== undefined) {
-    const codes = new Int32Array(x.length);
-    const r = await quantizeStream({ read: async (s, n) => x.slice(s, s + n) }, c.shape, c.scheme, {
-      backend: 'webgpu', chunkElements: c.streamElements, onChunk: (k) => { codes.set(k.codes, k.start); },
-    });
-    const scalesEqual = r.scales.every((v, p) => Object.is(v, cpu.scales[p])) && r.scales.length === cpu.scales.length;
-    const zpEqual = r.zeroPoints.every((v, p) => v === cpu.zeroPoints[p]);
-    const bad = codes.findIndex((v, i) => v !== cpu.codes[i]);
-    const equal = scalesEqual && zpEqual && bad < 0;
-    return {
-      name: c.name, equal, clipped,
-      summary: equal ? 'streamed: scales, zero points and codes equal'
-        : `streamed: scales ${scalesEqual ? 'equal' : 'differ'}, zero points ${zpEqual ? 'equal' : 'differ'}, first code mismatch ${bad}`,
-    };
-  }
-  const gpu = await quantize(x, c.shape, c.scheme, { backend: 'webgpu', ...(c.maxChunkBytes ? { maxChunkBytes: c.maxChunkBytes } : {}) });
-  const report = compareQuantized(gpu, cpu, { input: x });
-  return { name: c.name, equal: report.equal, summary: report.summary, clipped };
+  return { name: c.name, clipped, ...await gpuVersusReference(x, c.shape, c.scheme, cpu, c) };
 }
