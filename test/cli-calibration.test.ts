@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { adapterFacts, releaseDevice } from '../src/index.js';
 import type { ModelReport } from '../src/model/index.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli.js');
@@ -80,6 +81,21 @@ describe('quantize --calibration', () => {
   ])('%j is a usage error naming the option', (flags, message) => {
     const r = run('quantize', SAFETENSORS, '-o', join(dir, 'o.safetensors'), ...INT4_G32, ...flags);
     expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(message)]);
+  });
+
+  it('--backend auto takes a software adapter for mse, whose search the CPU backend does not speed up, but not for percentile', async () => {
+    const auto = INT4_G32.slice(0, -2);
+    const mse = run('quantize', SAFETENSORS, '-o', join(dir, 'mse.safetensors'), ...auto, '--calibration', 'mse');
+    const pct = run('quantize', SAFETENSORS, '-o', join(dir, 'pct.safetensors'), ...auto, '--calibration', 'percentile');
+    expect([mse.status, pct.status]).toEqual([0, 0]);
+    const facts = await adapterFacts();
+    await releaseDevice();
+    if (facts.isFallback) {
+      expect(mse.stderr).toMatch(/backend: webgpu \(.* is a software fallback, but calibration mse runs faster on it than on the CPU backend; --backend cpu uses the CPU anyway\)/);
+      expect(pct.stderr).toMatch(/backend: cpu \(the only WebGPU adapter, .*, is a software fallback/);
+    } else {
+      expect([mse.stderr, pct.stderr]).toEqual([expect.stringMatching(/backend: webgpu \(/), expect.stringMatching(/backend: webgpu \(/)]);
+    }
   });
 
   it('GGUF Q8_0 / Q4_0 keep llama.cpp\'s formulas: mse is refused there', () => {

@@ -44,7 +44,8 @@ function say(line: string): void {
 /**
  * `auto` takes whichever is faster for the adapter there is, and says which and why: a hardware
  * GPU outruns the CPU; a software fallback emulates a GPU on the same cores the fast CPU engine
- * uses, and loses to it (bench/README.md has the figures).
+ * uses, and loses to it, except for a calibration whose search the CPU backend does not speed up
+ * (bench/README.md has the figures).
  */
 async function chooseBackend(requested: QuantizeFlags['backend'], scheme: QuantScheme): Promise<Backend> {
   if (requested !== 'auto') return requested;
@@ -58,6 +59,11 @@ async function chooseBackend(requested: QuantizeFlags['backend'], scheme: QuantS
     const name = adapterName(facts);
     if (!facts.isFallback) {
       say(`backend: webgpu (${name}, a hardware GPU: faster than the CPU)`);
+      return 'webgpu';
+    }
+    if (calibrator.fasterOnSoftwareAdapter) {
+      say(`backend: webgpu (${name} is a software fallback, but calibration ${calibrator.name} runs faster on it ` +
+        'than on the CPU backend; --backend cpu uses the CPU anyway)');
       return 'webgpu';
     }
     say(`backend: cpu (the only WebGPU adapter, ${name}, is a software fallback that emulates a GPU on these same cores; ` +

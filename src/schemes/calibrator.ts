@@ -43,4 +43,9 @@ export interface Calibrator {
   refine?(format: AffineFormat, scheme: QuantScheme, layout: Layout, first: QParams, stats: ParamStats): Refinement;
   /** Whether the built-in GPU kernels gather this record (reduce, combine and the one-pass kernels). */
   readonly gpu: boolean;
+  /**
+   * Whether a software WebGPU adapter (an emulation on the CPU's own cores) still runs this method
+   * faster than the CPU backend, as bench/README.md measures: `--backend auto` then takes the adapter.
+   */
+  readonly fasterOnSoftwareAdapter?: boolean;
 }

@@ -181,6 +181,8 @@ export const mse: Calibrator = {
   name: 'mse',
   summary: "llm-compressor's mse observer: the shrunk min/max range (grid 100, max shrink 0.2) with the least Σ|x − dq|^2.4",
   gpu: true,
+  // The CPU backend runs the search on the reference: the GPU's kernels win even on SwiftShader.
+  fasterOnSoftwareAdapter: true,
   refine(format, scheme, layout, first, stats) {
     const norm = powerNorm(scheme.mse?.norm ?? MSE_DEFAULTS.norm);
     const shift = fixedPointBits(norm);
