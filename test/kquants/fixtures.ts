@@ -7,15 +7,20 @@ const MODELS = join(import.meta.dirname, '..', '..', 'models');
 
 /** Every float of every 2-D weight of a bundled model, truncated to whole super-blocks. */
 export async function realWeights(file: string): Promise<{ name: string; values: Float32Array }[]> {
-  const model = await openModel(await openFileSource(join(MODELS, file)));
-  const out: { name: string; values: Float32Array }[] = [];
-  for (const t of modelTensors(model)) {
-    if (t.shape.length < 2 || !t.name.endsWith('weight')) continue;
-    const x = await readTensorF32(model, t.name);
-    const n = x.length - (x.length % 256);
-    if (n > 0) out.push({ name: t.name, values: x.subarray(0, n) });
+  const source = await openFileSource(join(MODELS, file));
+  try {
+    const model = await openModel(source);
+    const out: { name: string; values: Float32Array }[] = [];
+    for (const t of modelTensors(model)) {
+      if (t.shape.length < 2 || !t.name.endsWith('weight')) continue;
+      const x = await readTensorF32(model, t.name);
+      const n = x.length - (x.length % 256);
+      if (n > 0) out.push({ name: t.name, values: x.subarray(0, n) });
+    }
+    return out;
+  } finally {
+    await source.close();
   }
-  return out;
 }
 
 /** A seeded generator (mulberry32), so failures reproduce. */
