@@ -1,12 +1,13 @@
 // The CPU rows of `npm run bench`, all measured in one run on the built package: the reference
-// (`backend: 'reference'`), the fast engine on one worker (this thread) and on every core, a
-// plain single-threaded JS loop doing per-row int8 symmetric quantization — the "no effort" floor
-// the fast engine must match per core, on every scheme — and onnxruntime-node's QuantizeLinear on
-// the same per-row int8 work (one intra-op thread, then every core), the peer. The rows are timed
-// in rounds, each round running every row once, so that a machine whose load changes during the
-// run weighs on all rows alike; the reference, slow, runs `referenceRuns` times. `tsx bench/cpu.ts
-// [--size N] [--runs N] [--webgpu]` runs these rows alone (after `npm run build`; --webgpu adds the
-// adapter's end-to-end time beside them, what --backend auto weighs); bench/run.ts runs them with
+// (`backend: 'reference'`), the fast engine on one worker (this thread) — with its WebAssembly
+// SIMD loops, and with its JavaScript loops only — and on every core, a plain single-threaded JS
+// loop doing per-row int8 symmetric quantization — the "no effort" floor the fast engine must
+// match per core, on every scheme — and onnxruntime-node's QuantizeLinear on the same per-row int8
+// work (one intra-op thread, then every core), the peer. The rows are timed in rounds, each round
+// running every row once, so that a machine whose load changes during the run weighs on all rows
+// alike; the reference, slow, runs `referenceRuns` times. `tsx bench/cpu.ts [--size N] [--runs N]
+// [--webgpu]` runs these rows alone (after `npm run build`; --webgpu adds the adapter's
+// end-to-end time beside them, what --backend auto weighs); bench/run.ts runs them with
 // everything else.
 import { availableParallelism } from 'node:os';
 import type * as Library from '../src/index.js';
@@ -14,7 +15,7 @@ import type { QuantScheme } from '../src/index.js';
 
 export interface CpuRow {
   scheme: string;
-  what: 'reference' | 'fast, 1 worker' | 'fast, all workers' | 'plain loop' | string;
+  what: 'reference' | 'fast, 1 worker' | 'fast, 1 worker, JavaScript loops' | 'fast, all workers' | 'plain loop' | string;
   workers: number;
   medianMs: number;
   minMs: number;
@@ -179,6 +180,11 @@ export async function cpuBench(
   for (const [name, scheme] of CPU_SCHEMES) {
     jobs.push({ scheme: name, what: 'reference', workers: 1, runs: options.referenceRuns, f: () => lib.quantize(x, shape, scheme, { backend: 'reference' }) });
     jobs.push({ scheme: name, what: 'fast, 1 worker', workers: 1, runs, peer: ORT_1, f: () => lib.quantize(x, shape, scheme, { backend: 'cpu', workers: 1 }) });
+    // The same without the WebAssembly SIMD loops: what SIMD gains, measured beside it.
+    jobs.push({
+      scheme: name, what: 'fast, 1 worker, JavaScript loops', workers: 1, runs, peer: ORT_1,
+      f: () => lib.quantize(x, shape, scheme, { backend: 'cpu', workers: 1, simd: false }),
+    });
     jobs.push({ scheme: name, what: 'fast, all workers', workers: cores, runs, peer: ORT_ALL, f: () => lib.quantize(x, shape, scheme, { backend: 'cpu' }) });
     if (facts) {
       // What --backend auto weighs the CPU against: the adapter this machine has, end to end.

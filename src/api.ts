@@ -210,7 +210,7 @@ async function quantizeFast(
   x: Float32Array, shape: readonly number[], layout: Layout, scheme: QuantScheme, plan: FastPlan,
   given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, axis: number | undefined, options: QuantOptions,
 ): Promise<QuantizedTensor> {
-  const run = { workers: options.workers, signal: options.signal };
+  const run = { workers: options.workers, simd: options.simd, signal: options.signal };
   const stats = emptyStats(given ? 1 : layout.paramCount);
   const bad = await fastScan(given ? kernelLayout(makeLayout(shape, 'tensor', 0, 1)) : plan.L, x, 0, stats, run);
   if (bad >= 0) throw nonFiniteError(x[bad], bad, shape);

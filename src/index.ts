@@ -8,7 +8,8 @@ export { errorMetrics } from './cpu/metrics.js';
 export type { ErrorMetrics, ErrorStats } from './types.js';
 export { FormatError, QuantizationError } from './errors.js';
 export { adapterFacts, adapterName, releaseDevice } from './webgpu/device.js';
-export { releaseWorkers } from './fast/pool.js';
+export { cpuFacts, releaseWorkers } from './fast/pool.js';
+export type { CpuFacts } from './fast/pool.js';
 export * as reference from './cpu/index.js';
 export {
   blockFormatOf, calibratorOf, formatOf, ggufFormatOf, listCalibrators, listFormats, lookupFormat, registerCalibrator, registerFormat,

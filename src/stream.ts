@@ -153,7 +153,7 @@ async function streamFast(
   read: (start: number) => Promise<Float32Array>, numel: number, size: number, shape: readonly number[], scheme: QuantScheme,
   layout: Layout, plan: FastPlan, axis: number | undefined, options: StreamOptions,
 ): Promise<StreamedTensor> {
-  const run = { workers: options.workers, signal: options.signal };
+  const run = { workers: options.workers, simd: options.simd, signal: options.signal };
   const stats = emptyStats(layout.paramCount);
   for (let start = 0; start < numel; start += size) {
     const values = await read(start);

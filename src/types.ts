@@ -124,6 +124,11 @@ export interface QuantOptions extends GpuOptions {
    */
   workers?: number;
   /**
+   * Whether the `'cpu'` backend may run its WebAssembly SIMD loops (the default, where the platform
+   * has WebAssembly SIMD); `false` runs its JavaScript loops only. The bits are the same either way.
+   */
+  simd?: boolean;
+  /**
    * Also measure the reconstruction error (MSE, max abs error, SQNR, per channel) where the codes
    * are made, without a separate dequantize. Channels run along `axis`: by default the scheme's
    * axis for per-channel schemes, else axis 0.

@@ -30,9 +30,13 @@ function pieceSize(n: number, workers: number): number {
   return Math.min(PIECE_ELEMENTS, Math.max(MIN_PIECE, even));
 }
 
-/** Where the work runs: `workers` (default: every logical core; 1 runs in this thread) and a signal. */
+/**
+ * Where the work runs: `workers` (default: every logical core; 1 runs in this thread), whether the
+ * WebAssembly SIMD loops may run (default: where the platform has them), and a signal.
+ */
 export interface FastRun {
   workers?: number | undefined;
+  simd?: boolean | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -92,6 +96,13 @@ function handOver(x: Float32Array): { x: Float32Array; transfer: ArrayBuffer[] }
 /** Keeps a returned piece's buffer for the next copy. */
 function takeBack(spare: Float32Array | undefined): void {
   if (spare && spare.buffer instanceof ArrayBuffer && spares.length < MAX_SPARES) spares.push(spare.buffer);
+}
+
+/** Buffers of codes that came back from the workers, handed back for later pieces' codes. */
+const outSpares: ArrayBuffer[] = [];
+
+function takeBackOut(packed: Uint32Array): void {
+  if (packed.buffer instanceof ArrayBuffer && outSpares.length < MAX_SPARES) outSpares.push(packed.buffer);
 }
 
 /**
@@ -154,13 +165,14 @@ function piece(x: Float32Array, i: number, size: number): Float32Array {
 export async function fastScan(L: KernelLayout, x: Float32Array, start: number, stats: ParamStats, run: FastRun): Promise<number> {
   let bad = -1;
   const workers = await workerCount(run);
+  const simd = run.simd !== false;
   const size = pieceSize(x.length, workers);
   await inPieces<PartialStats>(
     Math.ceil(x.length / size), workers, run,
-    (i) => inThread.scan(L, piece(x, i, size), start + i * size),
+    (i) => inThread.scan(L, piece(x, i, size), start + i * size, simd),
     (i) => {
       const { x: px, transfer } = handOver(piece(x, i, size));
-      return { job: { op: 'scan', L, x: px, start: start + i * size }, transfer };
+      return { job: { op: 'scan', L, x: px, start: start + i * size, simd }, transfer };
     },
     (_i, r) => {
       takeBack(r.spare);
@@ -261,6 +273,7 @@ export async function fastCodes(
   const bytes = direct ? packed.buffer : new ArrayBuffer(n);
   const codes = signed ? new Int8Array(bytes, 0, n) : new Uint8Array(bytes, 0, n);
   const workers = await workerCount(run);
+  const simd = run.simd !== false;
   const size = pieceSize(n, workers);
   const wordsPerPiece = size / perWord;
   let scratch: Float32Array | undefined;
@@ -272,7 +285,7 @@ export async function fastCodes(
       const at = start + i * size;
       const p = pieceParams(L, c, at, at + px.length);
       const out = codes.subarray(i * size, i * size + px.length);
-      inThread.codes(L, px, at, rule, c.qmin, c.qmax, p, out);
+      inThread.codes(L, px, at, rule, c.qmin, c.qmax, p, out, simd);
       if (!direct) inThread.pack(out, bits, packed.subarray(i * wordsPerPiece));
       if (!metrics) return { packed };
       scratch ??= new Float32Array(Math.min(n, size));
@@ -286,9 +299,10 @@ export async function fastCodes(
       const p: PieceParams = {
         lo: view.lo, scales: view.scales.slice(), stored: view.stored.slice(), inv: view.inv.slice(), zeroPoints: view.zeroPoints.slice(),
       };
+      const out = outSpares.pop();
       return {
-        job: { op: 'codes', L, x: px, start: at, rule, qmin: c.qmin, qmax: c.qmax, params: p, bits, signed, M: metrics?.M },
-        transfer,
+        job: { op: 'codes', L, x: px, start: at, simd, rule, qmin: c.qmin, qmax: c.qmax, params: p, bits, signed, M: metrics?.M, out },
+        transfer: out ? [...transfer, out] : transfer,
       };
     },
     (i, r) => {
@@ -296,6 +310,7 @@ export async function fastCodes(
       if (r.packed !== packed) {
         packed.set(r.packed, i * wordsPerPiece);
         if (r.codes) codes.set(r.codes, i * size);
+        takeBackOut(r.packed);
       }
       if (metrics && r.errors) addErrors(metrics.sums, r.errors);
     },

@@ -7,7 +7,9 @@
 // (Math.fround after each one the reference rounds), the same tie rules, the same flat visiting
 // order for the "first element wins" statistics. Only the loop structure differs: a layout is cut
 // into segments — a run of elements sharing one parameter, or a run whose parameter index steps
-// with the element — and each segment is one tight typed-array loop.
+// with the element — and each segment is one tight typed-array loop. Where the platform has
+// WebAssembly SIMD, the runs' statistics and codes come from src/fast/simd.wat instead (its bytes
+// are the factory's argument), four lanes at a time, by the same operations.
 
 /** How a tensor's elements map to parameters; `Layout` from src/layout.ts without its extras. */
 export interface KernelLayout {
@@ -56,14 +58,26 @@ export interface PieceParams {
   zeroPoints: Int32Array;
 }
 
+/** The exports of src/fast/simd.wat. */
+interface SimdExports {
+  memory: WebAssembly.Memory;
+  scan(x: number, segs: number, count: number, out: number): void;
+  codesDiv(x: number, o: number, segs: number, count: number, scales: number, zps: number, qmin: number, qmax: number): void;
+  codesMul(x: number, o: number, segs: number, count: number, inv: number, zps: number, qmin: number, qmax: number): void;
+  codesQ8(x: number, o: number, segs: number, count: number, inv: number): void;
+  codesQ4(x: number, o: number, segs: number, count: number, inv: number): void;
+}
+
 export interface Kernels {
   /** Whether this platform stores typed arrays little-endian (a word's four bytes, element 0 lowest). */
   littleEndian: boolean;
+  /** Whether the WebAssembly SIMD loops run here (`simd` below then picks them, per call). */
+  simd: boolean;
   paramRange(L: KernelLayout, start: number, end: number): [number, number];
-  scan(L: KernelLayout, x: Float32Array, start: number): PartialStats;
+  scan(L: KernelLayout, x: Float32Array, start: number, simd: boolean): PartialStats;
   codes(
     L: KernelLayout, x: Float32Array, start: number, rule: CodeRule, qmin: number, qmax: number, p: PieceParams,
-    out: Int8Array | Uint8Array,
+    out: Int8Array | Uint8Array, simd: boolean,
   ): void;
   pack(codes: Int8Array | Uint8Array, bits: 4 | 8, words: Uint32Array): void;
   dequantize(L: KernelLayout, codes: Int8Array | Uint8Array, start: number, p: PieceParams, out: Float32Array): void;
@@ -73,7 +87,8 @@ export interface Kernels {
   ): PartialErrors;
 }
 
-export function fastKernels(): Kernels {
+/** The kernels; `simdModule`, src/fast/simd.wat's bytes in base64, where SIMD may be used. */
+export function fastKernels(simdModule?: string): Kernels {
   const fround = Math.fround;
   // 1.5 · 2^52: for a double |t| < 2^51, (t + RNE) − RNE is t rounded to the nearest integer, ties
   // to even, by the FPU's own rounding — the reference's roundHalfEven without Math.round's
@@ -94,6 +109,44 @@ export function fastKernels(): Kernels {
   const segA = new Int32Array(SEGMENTS);
   const segB = new Int32Array(SEGMENTS);
   let segCount = 0;
+
+  // The SIMD module, where the platform validates it (SIMD and bulk memory), and its memory: the
+  // segment table (four i32 per segment), the runs' minimum and maximum (two f32), then per call
+  // the parameters, the input and the codes. Views are remade when the memory grows.
+  const wasm = instantiate(simdModule);
+  const TABLE = 0;
+  const RUNS = SEGMENTS * 16;
+  const HEAP = RUNS + SEGMENTS * 8;
+  let f32 = new Float32Array(0);
+  let i32 = new Int32Array(0);
+  let u8 = new Uint8Array(0);
+
+  function instantiate(base64: string | undefined): SimdExports | undefined {
+    if (base64 === undefined || typeof WebAssembly === 'undefined') return undefined;
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    if (!WebAssembly.validate(bytes)) return undefined;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as SimdExports;
+  }
+
+  function reserve(w: SimdExports, bytes: number): void {
+    const { memory } = w;
+    if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+    if (f32.buffer !== memory.buffer) {
+      f32 = new Float32Array(memory.buffer);
+      i32 = new Int32Array(memory.buffer);
+      u8 = new Uint8Array(memory.buffer);
+    }
+  }
+
+  // The table, as the SIMD loops read it.
+  function writeTable(): void {
+    for (let s = 0, w = TABLE >> 2; s < segCount; s++, w += 4) {
+      i32[w] = segStep[s] as number;
+      i32[w + 1] = segP[s] as number;
+      i32[w + 2] = segA[s] as number;
+      i32[w + 3] = segB[s] as number;
+    }
+  }
 
   function add(step: number, p: number, a: number, b: number): void {
     segStep[segCount] = step;
@@ -163,7 +216,7 @@ export function fastKernels(): Kernels {
     return [base(rowA, oA), base(rowB, oB) + inner];
   }
 
-  function scan(L: KernelLayout, x: Float32Array, start: number): PartialStats {
+  function scan(L: KernelLayout, x: Float32Array, start: number, simd: boolean): PartialStats {
     const end = start + x.length;
     const [lo, hi] = paramRange(L, start, end);
     const n = hi - lo;
@@ -171,9 +224,20 @@ export function fastKernels(): Kernels {
     const max = new Float32Array(n).fill(-Infinity);
     const peak = new Float32Array(n);
     const peakAbs = new Float32Array(n);
+    const w = simd ? wasm : undefined;
+    if (w) {
+      reserve(w, HEAP + 4 * x.length);
+      f32.set(x, HEAP >> 2);
+    }
     for (let at = start; at < end;) {
       const next = cut(L, lo, at, end);
-      const bad = scanSegments(x.subarray(at - start), min, max, peak, peakAbs);
+      let runs: Float32Array | undefined;
+      if (w) {
+        writeTable();
+        w.scan(HEAP + 4 * (at - start), TABLE, segCount, RUNS);
+        runs = f32.subarray(RUNS >> 2);
+      }
+      const bad = scanSegments(x.subarray(at - start), min, max, peak, peakAbs, runs);
       if (bad >= 0) return { lo, min, max, peak, peakAbs, bad: at + bad };
       at = next;
     }
@@ -182,8 +246,10 @@ export function fastKernels(): Kernels {
 
   // Folds the table's segments into the statistics; returns the offset of the first NaN or
   // ±Infinity (the statistics are then partial), or −1. Finite values only reach the statistics.
+  // `runs` holds the SIMD loop's minimum and maximum of each run, when it ran.
   function scanSegments(
     x: Float32Array, min: Float32Array, max: Float32Array, peak: Float32Array, peakAbs: Float32Array,
+    runs: Float32Array | undefined,
   ): number {
     for (let s = 0; s < segCount; s++) {
       const a = segA[s] as number;
@@ -206,18 +272,23 @@ export function fastKernels(): Kernels {
       // A run's loop keeps only its minimum and maximum; its peak (the first element of largest
       // magnitude) follows from them, with a second look only when -min = max. The run's values
       // then fold into the totals as the reference folds each element: a later one wins only
-      // when strictly beyond.
-      let mn = Infinity;
-      let mx = -Infinity;
-      let i = a;
-      for (; i < e; i++) {
-        const v = x[i] as number;
-        if (v !== v) break;
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
-      }
-      if (i < e || mn === -Infinity || mx === Infinity) {
-        for (let j = a; j < e; j++) if ((x[j] as number) - (x[j] as number) !== 0) return j;
+      // when strictly beyond. The SIMD loop's pair is taken when finite and nonzero: a NaN or an
+      // infinity is looked for here, and a zero's sign is the first zero's, in flat order.
+      let mn = runs ? runs[2 * s] as number : 0;
+      let mx = runs ? runs[2 * s + 1] as number : 0;
+      if (mn - mn !== 0 || mx - mx !== 0 || mn === 0 || mx === 0) {
+        mn = Infinity;
+        mx = -Infinity;
+        let i = a;
+        for (; i < e; i++) {
+          const v = x[i] as number;
+          if (v !== v) break;
+          if (v < mn) mn = v;
+          if (v > mx) mx = v;
+        }
+        if (i < e || mn === -Infinity || mx === Infinity) {
+          for (let j = a; j < e; j++) if ((x[j] as number) - (x[j] as number) !== 0) return j;
+        }
       }
       if (mn < (min[p] as number)) min[p] = mn;
       if (mx > (max[p] as number)) max[p] = mx;
@@ -245,33 +316,71 @@ export function fastKernels(): Kernels {
 
   function codes(
     L: KernelLayout, x: Float32Array, start: number, rule: CodeRule, qmin: number, qmax: number, p: PieceParams,
-    out: Int8Array | Uint8Array,
+    out: Int8Array | Uint8Array, simd: boolean,
   ): void {
     // Codes are stored through a byte view: a signed code and its two's-complement byte are the
     // same bits, and every loop writes one array type.
     const o = out instanceof Uint8Array ? out : new Uint8Array(out.buffer, out.byteOffset, out.length);
+    if (simd && wasm) {
+      simdCodes(wasm, L, x, start, rule, qmin, qmax, p, o);
+      return;
+    }
     const end = start + x.length;
     for (let at = start; at < end;) {
       const next = cut(L, p.lo, at, end);
-      const xs = x.subarray(at - start);
-      const os = o.subarray(at - start);
-      if (rule === 0) onnxSegments(xs, os, p, qmin, qmax);
-      else if (rule === 1) pytorchSegments(xs, os, p, qmin, qmax);
-      else if (rule === 2) q8Segments(xs, os, p);
-      else q4Segments(xs, os, p);
+      segmentCodes(rule, x.subarray(at - start), o.subarray(at - start), p, qmin, qmax, false);
       at = next;
     }
   }
 
+  function segmentCodes(
+    rule: CodeRule, x: Float32Array, o: Uint8Array, p: PieceParams, qmin: number, qmax: number, runsDone: boolean,
+  ): void {
+    if (rule === 0) onnxSegments(x, o, p, qmin, qmax, runsDone);
+    else if (rule === 1) pytorchSegments(x, o, p, qmin, qmax, runsDone);
+    else if (rule === 2) q8Segments(x, o, p, runsDone);
+    else q4Segments(x, o, p, runsDone);
+  }
+
+  // The runs' codes from the SIMD loops, the stepping segments' from the JavaScript ones, both
+  // into the module's memory; then copied out at once.
+  function simdCodes(
+    w: SimdExports, L: KernelLayout, x: Float32Array, start: number, rule: CodeRule, qmin: number, qmax: number,
+    p: PieceParams, o: Uint8Array,
+  ): void {
+    const n = p.scales.length;
+    const X = HEAP + Math.ceil((8 * n) / 16) * 16;
+    const O = X + 4 * x.length;
+    reserve(w, O + x.length);
+    f32.set(rule === 0 ? p.scales : p.inv, HEAP >> 2);
+    i32.set(p.zeroPoints, (HEAP >> 2) + n);
+    f32.set(x, X >> 2);
+    const codeBytes = u8.subarray(O, O + x.length);
+    const end = start + x.length;
+    for (let at = start; at < end;) {
+      const next = cut(L, p.lo, at, end);
+      writeTable();
+      const k = at - start;
+      if (rule === 0) w.codesDiv(X + 4 * k, O + k, TABLE, segCount, HEAP, HEAP + 4 * n, qmin, qmax);
+      else if (rule === 1) w.codesMul(X + 4 * k, O + k, TABLE, segCount, HEAP, HEAP + 4 * n, qmin, qmax);
+      else if (rule === 2) w.codesQ8(X + 4 * k, O + k, TABLE, segCount, HEAP);
+      else w.codesQ4(X + 4 * k, O + k, TABLE, segCount, HEAP);
+      segmentCodes(rule, x.subarray(k), codeBytes.subarray(k), p, qmin, qmax, true);
+      at = next;
+    }
+    o.set(codeBytes);
+  }
+
   // ONNX QuantizeLinear: the correctly rounded float32 quotient, rounded half to even, plus the
   // zero point, clamped. One loop per rule, so that no element tests the rule or the dtype.
-  function onnxSegments(x: Float32Array, o: Uint8Array, p: PieceParams, qmin: number, qmax: number): void {
+  function onnxSegments(x: Float32Array, o: Uint8Array, p: PieceParams, qmin: number, qmax: number, runsDone: boolean): void {
     const { scales, zeroPoints } = p;
     for (let s = 0; s < segCount; s++) {
       const a = segA[s] as number;
       const e = segB[s] as number;
       const q = segP[s] as number;
       if (segStep[s] === 0) {
+        if (runsDone) continue;
         const sc = scales[q] as number;
         const zp = zeroPoints[q] as number;
         for (let i = a; i < e; i++) {
@@ -288,13 +397,14 @@ export function fastKernels(): Kernels {
   }
 
   // PyTorch (FBGEMM): the float32 product with the reciprocal, rounded half to even.
-  function pytorchSegments(x: Float32Array, o: Uint8Array, p: PieceParams, qmin: number, qmax: number): void {
+  function pytorchSegments(x: Float32Array, o: Uint8Array, p: PieceParams, qmin: number, qmax: number, runsDone: boolean): void {
     const { inv, zeroPoints } = p;
     for (let s = 0; s < segCount; s++) {
       const a = segA[s] as number;
       const e = segB[s] as number;
       const q = segP[s] as number;
       if (segStep[s] === 0) {
+        if (runsDone) continue;
         const iv = inv[q] as number;
         const zp = zeroPoints[q] as number;
         for (let i = a; i < e; i++) {
@@ -319,13 +429,14 @@ export function fastKernels(): Kernels {
     return r < -128 ? -128 : r > 127 ? 127 : r;
   }
 
-  function q8Segments(x: Float32Array, o: Uint8Array, p: PieceParams): void {
+  function q8Segments(x: Float32Array, o: Uint8Array, p: PieceParams, runsDone: boolean): void {
     const { inv } = p;
     for (let s = 0; s < segCount; s++) {
       const a = segA[s] as number;
       const e = segB[s] as number;
       const q = segP[s] as number;
       if (segStep[s] === 0) {
+        if (runsDone) continue;
         const iv = inv[q] as number;
         if (overflowed(iv)) o.fill(0, a, e);
         else for (let i = a; i < e; i++) o[i] = q8Code(fround((x[i] as number) * iv));
@@ -344,13 +455,14 @@ export function fastKernels(): Kernels {
     return (r < 0 ? 0 : r > 15 ? 15 : r) - 8;
   }
 
-  function q4Segments(x: Float32Array, o: Uint8Array, p: PieceParams): void {
+  function q4Segments(x: Float32Array, o: Uint8Array, p: PieceParams, runsDone: boolean): void {
     const { inv } = p;
     for (let s = 0; s < segCount; s++) {
       const a = segA[s] as number;
       const e = segB[s] as number;
       const q = segP[s] as number;
       if (segStep[s] === 0) {
+        if (runsDone) continue;
         const iv = inv[q] as number;
         if (overflowed(iv)) o.fill(0xf8, a, e);
         else for (let i = a; i < e; i++) o[i] = q4Code(fround((x[i] as number) * iv));
@@ -476,5 +588,5 @@ export function fastKernels(): Kernels {
     return { lo, sumSq, signal, maxAbs, count };
   }
 
-  return { littleEndian, paramRange, scan, codes, pack, dequantize, errors };
+  return { littleEndian, simd: wasm !== undefined, paramRange, scan, codes, pack, dequantize, errors };
 }

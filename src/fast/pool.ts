@@ -4,6 +4,7 @@
 // call starts a fresh one.
 import { QuantizationError } from '../errors.js';
 import { type CodeRule, fastKernels, type KernelLayout, type Kernels, type PieceParams } from './kernels.js';
+import simdModule from './simd.wat';
 
 /** A job for a worker: an operation of {@link serve} and its arguments. */
 export interface Job {
@@ -11,11 +12,12 @@ export interface Job {
   [key: string]: unknown;
 }
 
-/** A 'codes' job's arguments (a 'scan' job has the first three). */
+/** A 'codes' job's arguments (a 'scan' job has the first four). */
 interface CodesJob {
   L: KernelLayout;
   x: Float32Array;
   start: number;
+  simd: boolean;
   rule: CodeRule;
   qmin: number;
   qmax: number;
@@ -23,6 +25,8 @@ interface CodesJob {
   bits: 4 | 8;
   signed: boolean;
   M?: KernelLayout;
+  /** A buffer of an earlier answer, handed back for this one's codes. */
+  out?: ArrayBuffer;
 }
 
 type Reply = { id: number; ok: true; result: Record<string, unknown> } | { id: number; ok: false; message: string };
@@ -40,9 +44,9 @@ export function serve(
     if (m.op !== 'scan' && m.op !== 'codes') throw new Error(`unknown operation ${String(m.op)}`);
     try {
       const result = runJob(K, m);
-      const transfer = Object.values(result)
+      const transfer = [...new Set(Object.values(result)
         .filter((v): v is ArrayBufferView => ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer)
-        .map((v) => v.buffer as ArrayBuffer);
+        .map((v) => v.buffer as ArrayBuffer))];
       send({ id: m.id, ok: true, result }, transfer);
     } catch (err) {
       send({ id: m.id, ok: false, message: err instanceof Error ? err.message : String(err) }, []);
@@ -54,15 +58,22 @@ export function serve(
     if (!(a.x instanceof Float32Array)) throw new Error(`a ${m.op} job's input must be a Float32Array`);
     // The input's buffer goes back with the answer (a copy made for this job), for the next piece.
     const spare = a.x.buffer instanceof ArrayBuffer ? { spare: a.x } : {};
-    if (m.op === 'scan') return { ...K.scan(a.L, a.x, a.start), ...spare };
+    if (m.op === 'scan') return { ...K.scan(a.L, a.x, a.start, a.simd), ...spare };
     const x = a.x;
     const n = x.length;
-    const packed = new Uint32Array(Math.ceil(n / (32 / a.bits)));
-    // 8-bit codes on a little-endian platform are the packed words' own bytes: written there, no pack pass.
+    const words = Math.ceil(n / (32 / a.bits));
+    // 8-bit codes on a little-endian platform are the packed words' own bytes: written there, no
+    // pack pass; else the codes follow the words in the same buffer. The caller's buffer is
+    // reused when large enough: a fresh one costs its pages' first touch.
     const direct = a.bits === 8 && K.littleEndian;
-    const bytes = direct ? packed.buffer : new ArrayBuffer(n);
-    const out = a.signed ? new Int8Array(bytes, 0, n) : new Uint8Array(bytes, 0, n);
-    K.codes(a.L, x, a.start, a.rule, a.qmin, a.qmax, a.params, out);
+    const need = 4 * words + (direct ? 0 : n);
+    const buffer = a.out instanceof ArrayBuffer && a.out.byteLength >= need ? a.out : new ArrayBuffer(need);
+    const packed = new Uint32Array(buffer, 0, words);
+    const at = direct ? 0 : 4 * words;
+    const out = a.signed ? new Int8Array(buffer, at, n) : new Uint8Array(buffer, at, n);
+    // A reused buffer's bytes past the last code would reach the last word: they are zero in a fresh one.
+    if (direct) new Uint8Array(buffer, n, 4 * words - n).fill(0);
+    K.codes(a.L, x, a.start, a.rule, a.qmin, a.qmax, a.params, out, a.simd);
     if (!direct) K.pack(out, a.bits, packed);
     const result: Record<string, unknown> = { packed, ...spare };
     if (!direct) result.codes = out;
@@ -79,7 +90,7 @@ function workerSource(node: boolean): string {
        const send = (m, t) => parentPort.postMessage(m, t);`
     : `const on = (f) => { self.onmessage = (e) => f(e.data); };
        const send = (m, t) => self.postMessage(m, t);`;
-  return `'use strict';\n${bind}\n(${serve.toString()})((${fastKernels.toString()})(), on, send);\n`;
+  return `'use strict';\n${bind}\n(${serve.toString()})((${fastKernels.toString()})(${JSON.stringify(simdModule)}), on, send);\n`;
 }
 
 interface Handle {
@@ -267,4 +278,16 @@ export async function releaseWorkers(): Promise<void> {
 }
 
 /** The kernels for work done in this thread. */
-export const inThread: Kernels = fastKernels();
+export const inThread: Kernels = fastKernels(simdModule);
+
+/** What the fast CPU engine (`backend: 'cpu'`) has here. */
+export interface CpuFacts {
+  /** Workers a call runs on by default: the logical cores. */
+  workers: number;
+  /** Whether its WebAssembly SIMD loops run (else, or with `simd: false`, its JavaScript loops). */
+  simd: boolean;
+}
+
+export async function cpuFacts(): Promise<CpuFacts> {
+  return { workers: await coreCount(), simd: inThread.simd };
+}

@@ -1,6 +1,7 @@
 // The fast CPU engine in headless Chromium (the built bundle): Web Workers made from the kernels'
-// own source, on one worker (in the page's thread) and on several, equal to the reference in the
-// same page on the GPU-vs-CPU suite's cases, whole and streamed, with the reference's NaN errors.
+// own source, on one worker (in the page's thread) and on several, with its WebAssembly SIMD loops
+// and with its JavaScript loops only, equal to the reference in the same page on the GPU-vs-CPU
+// suite's cases, whole and streamed, with the reference's NaN errors.
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkCases, type GpuCase, makeData, matrixCases, shapeCases } from '../gpu/suite.js';
@@ -49,9 +50,9 @@ function toPage(c: GpuCase, seed: number, nanAt?: number): PageCase {
   return { name: c.name, shape: c.shape, scheme: c.scheme, input: Buffer.from(x.buffer).toString('base64'), ...(nanAt === undefined ? {} : { nanAt }) };
 }
 
-/** Runs the cases in the page; per case and worker count, what differs from the reference ('' when nothing). */
-async function runInPage(cases: PageCase[], workers: number): Promise<string[]> {
-  return page.evaluate(async (all: PageCase[], n: number) => {
+/** Runs the cases in the page; per case, what differs from the reference ('' when nothing). */
+async function runInPage(cases: PageCase[], workers: number, simd = true): Promise<string[]> {
+  return page.evaluate(async (all: PageCase[], n: number, simd: boolean) => {
     const q = (window as unknown as { quantizer: typeof import('../../src/index.js') }).quantizer;
     const out: string[] = [];
     const outcome = async <T>(run: Promise<T>) => run.then((v) => ({ v }), (e: Error) => ({ e: `${e.name}: ${e.message}` }));
@@ -59,11 +60,11 @@ async function runInPage(cases: PageCase[], workers: number): Promise<string[]> 
       const bytes = Uint8Array.from(atob(c.input), (ch) => ch.charCodeAt(0));
       const x = new Float32Array(bytes.buffer);
       const ref = await outcome(q.quantize(x, c.shape, c.scheme, { backend: 'reference' }));
-      const fast = await outcome(q.quantize(x, c.shape, c.scheme, { backend: 'cpu', workers: n }));
+      const fast = await outcome(q.quantize(x, c.shape, c.scheme, { backend: 'cpu', workers: n, simd }));
       const parts: { start: number; codes: Int8Array | Uint8Array }[] = [];
       let packedWords: number[] = [];
       const streamed = await outcome(q.quantizeStream({ read: async (s, len) => x.slice(s, s + len) }, c.shape, c.scheme, {
-        backend: 'cpu', workers: n, chunkElements: Math.max(8, Math.ceil(x.length / 4)),
+        backend: 'cpu', workers: n, simd, chunkElements: Math.max(8, Math.ceil(x.length / 4)),
         onChunk: ({ start, codes, packed }) => {
           parts.push({ start, codes: codes.slice() });
           packedWords = packedWords.concat(Array.from(packed));
@@ -86,18 +87,25 @@ async function runInPage(cases: PageCase[], workers: number): Promise<string[]> 
       out.push([whole.equal ? '' : `whole: ${whole.summary}`, stream.equal ? '' : `streamed: ${stream.summary}`].join(''));
     }
     return out;
-  }, cases, workers);
+  }, cases, workers, simd);
 }
 
 describe('fast CPU engine in headless Chromium', () => {
+  it('has WebAssembly SIMD in the page and its workers, so that the SIMD runs below test it', async () => {
+    const facts = await page.evaluate(() => (window as unknown as { quantizer: typeof import('../../src/index.js') }).quantizer.cpuFacts());
+    expect(facts.simd).toBe(true);
+  });
+
   const cases = [...matrixCases(), ...chunkCases(), ...shapeCases().filter((_, i) => i % 3 === 0)];
-  it.each([1, 3])('equals the reference on the suite\'s cases, %i worker(s)', async (workers) => {
+  it.each([[1, true], [3, true], [3, false]] as const)('equals the reference on the suite\'s cases, %i worker(s), SIMD %s', async (workers, simd) => {
+    const before = await page.evaluate(() => (window as unknown as { workersMade: number }).workersMade);
     const pageCases = cases.map((c, i) => toPage(c, 4000 + i));
-    const results = await runInPage(pageCases, workers);
+    const results = await runInPage(pageCases, workers, simd);
     expect(results.length).toBe(cases.length);
     expect(results.map((r, i) => (r ? `${cases[i]?.name}: ${r}` : '')).filter(Boolean)).toEqual([]);
     const made = await page.evaluate(() => (window as unknown as { workersMade: number }).workersMade);
-    expect(made).toBe(workers === 1 ? 0 : workers);
+    // The pool of three lives across calls: its workers are made once.
+    expect(made - before).toBe(workers === 1 || before > 0 ? 0 : workers);
   });
 
   it.each([1, 3])('names the first NaN as the reference does, %i worker(s)', async (workers) => {

@@ -1,8 +1,10 @@
 // The fast CPU engine equals the reference bit for bit on the GPU-vs-CPU suite's cases, whole and
-// streamed, in this thread (1 worker) and on several workers; with given parameters too.
+// streamed, in this thread (1 worker) and on several workers, with its WebAssembly SIMD loops and
+// with its JavaScript loops only; with given parameters too.
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareQuantized, dequantize, quantize, quantizeStream, quantizeWithParams, releaseWorkers } from '../../src/index.js';
+import { compareQuantized, cpuFacts, dequantize, quantize, quantizeStream, quantizeWithParams, releaseWorkers } from '../../src/index.js';
 import type { ErrorMetrics, ErrorStats, QuantizedTensor, QuantOptions } from '../../src/index.js';
+import { RUNS } from './runs.js';
 import { chunkCases, foldCase, fusedCases, type GpuCase, makeData, matrixCases, shapeCases } from '../gpu/suite.js';
 
 afterAll(async () => {
@@ -22,6 +24,10 @@ function expectNear(a: ErrorMetrics | undefined, b: ErrorMetrics | undefined): v
     expect(close(u.sqnrDb, v.sqnrDb) || (u.sqnrDb === Infinity && v.sqnrDb === Infinity)).toBe(true);
   }
 }
+
+it('has WebAssembly SIMD on this platform, so that the SIMD runs below test it', async () => {
+  expect((await cpuFacts()).simd).toBe(true);
+});
 
 const CASES: GpuCase[] = [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases().filter((c) => c.rowKernel !== 'workgroup' && c.rowKernel !== 'invocation'), foldCase()];
 
@@ -45,15 +51,15 @@ async function streamed(x: Float32Array, c: GpuCase, options: QuantOptions): Pro
   return { ...r, codes, packed };
 }
 
-describe.each([1, 3])('fast CPU engine, %i worker(s), equals the reference', (workers) => {
+describe.each(RUNS)('fast CPU engine, %s, equals the reference', (_run, engine) => {
   it.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
     const x = makeData(c.data, c.shape, 3000 + i);
     const ref = await quantize(x, c.shape, c.scheme, { backend: 'reference', metrics: true });
-    const fast = await quantize(x, c.shape, c.scheme, { backend: 'cpu', workers, metrics: true });
+    const fast = await quantize(x, c.shape, c.scheme, { backend: 'cpu', ...engine, metrics: true });
     expect(fast.backend).toBe('cpu');
     expect(compareQuantized(fast, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
     expectNear(fast.metrics, ref.metrics);
-    const s = await streamed(x, c, { backend: 'cpu', workers });
+    const s = await streamed(x, c, { backend: 'cpu', ...engine });
     expect(compareQuantized(s, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
     expectNear(s.metrics, ref.metrics);
     const back = await dequantize(fast, { backend: 'cpu' });
@@ -64,14 +70,14 @@ describe.each([1, 3])('fast CPU engine, %i worker(s), equals the reference', (wo
         ...(ref.scheme.granularity === 'tensor' ? {} : { axis: ref.scheme.axis as number }),
         ...(ref.scheme.granularity === 'group' ? { blockSize: ref.scheme.blockSize as number } : {}),
       };
-      const a = await quantizeWithParams(x, c.shape, params, { backend: 'cpu', workers });
+      const a = await quantizeWithParams(x, c.shape, params, { backend: 'cpu', ...engine });
       const b = await quantizeWithParams(x, c.shape, params, { backend: 'reference' });
       expect(compareQuantized(a, b, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
     }
   });
 });
 
-describe.each([1, 3])('fast CPU engine, %i worker(s), reports NaN and ±Infinity as the reference does', (workers) => {
+describe.each(RUNS)('fast CPU engine, %s, reports NaN and ±Infinity as the reference does', (_run, engine) => {
   const schemes = [matrixCases()[9], matrixCases()[40], chunkCases()[5], chunkCases()[7]] as GpuCase[];
   const where = (n: number) => [['first', 0], ['middle', Math.floor(n / 2) + 3], ['last', n - 1]] as const;
   it.each(schemes.flatMap((c) => where(c.shape.reduce((a, b) => a * b, 1)).map(([w, at]) => [c.name, w, c, at] as const)))(
@@ -84,8 +90,8 @@ describe.each([1, 3])('fast CPU engine, %i worker(s), reports NaN and ±Infinity
       const message = async (run: Promise<unknown>) => run.then(() => 'no error', (e: Error) => `${e.name}: ${e.message}`);
       const ref = await message(quantize(x, c.shape, c.scheme, { backend: 'reference' }));
       expect(ref).toMatch(new RegExp(`^QuantizationError: x holds (NaN|-Infinity) at flat index ${at} `));
-      expect(await message(quantize(x, c.shape, c.scheme, { backend: 'cpu', workers }))).toBe(ref);
-      expect(await message(streamed(x, c, { backend: 'cpu', workers }))).toBe(ref);
+      expect(await message(quantize(x, c.shape, c.scheme, { backend: 'cpu', ...engine }))).toBe(ref);
+      expect(await message(streamed(x, c, { backend: 'cpu', ...engine }))).toBe(ref);
     },
   );
 });
@@ -106,7 +112,7 @@ describe('fast CPU engine: the first element of largest magnitude, and signed ze
     return b;
   };
   const x = Float32Array.from(Array.from({ length: 64 }, (_, i) => block(i)).flat());
-  it.each([1, 3])('Q4_0 and per-tensor onnx, %i worker(s)', async (workers) => {
+  it.each(RUNS)('Q4_0 and per-tensor onnx, %s', async (_run, engine) => {
     for (const scheme of [
       { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' },
       { dtype: 'uint8', symmetric: false, granularity: 'tensor', profile: 'onnx' },
@@ -114,7 +120,7 @@ describe('fast CPU engine: the first element of largest magnitude, and signed ze
     ] as const) {
       const shape = [8, 256];
       const ref = await quantize(x, shape, scheme, { backend: 'reference' });
-      const fast = await quantize(x, shape, scheme, { backend: 'cpu', workers });
+      const fast = await quantize(x, shape, scheme, { backend: 'cpu', ...engine });
       expect(compareQuantized(fast, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
       expect(Array.from(new Uint32Array(fast.scales.buffer))).toEqual(Array.from(new Uint32Array(ref.scales.buffer)));
     }

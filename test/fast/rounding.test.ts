@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareQuantized, quantize, quantizeWithParams, releaseWorkers } from '../../src/index.js';
 import type { Profile, QuantDType } from '../../src/index.js';
+import { RUNS } from './runs.js';
 
 afterAll(async () => {
   await releaseWorkers();
@@ -27,11 +28,11 @@ const CASES: [Profile, QuantDType, number[]][] = [
   ['pytorch', 'uint4', [8, 0, 15, 1, 14]],
 ];
 
-describe.each([1, 3])('fast CPU engine, %i worker(s): rounding at the edges equals the reference', (workers) => {
+describe.each(RUNS)('fast CPU engine, %s: rounding at the edges equals the reference', (_run, engine) => {
   it.each(CASES)('%s %s, per channel', async (profile, dtype, zps) => {
     const params = { dtype, profile, axis: 0, scales: SCALES, zeroPoints: SCALES.map((_, i) => zps[i % zps.length] as number) };
     const ref = await quantizeWithParams(x, shape, params, { backend: 'reference' });
-    const fast = await quantizeWithParams(x, shape, params, { backend: 'cpu', workers });
+    const fast = await quantizeWithParams(x, shape, params, { backend: 'cpu', ...engine });
     expect(compareQuantized(fast, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
   });
 
@@ -41,7 +42,7 @@ describe.each([1, 3])('fast CPU engine, %i worker(s): rounding at the edges equa
     const scales = Array.from({ length: SCALES.length * blocks }, (_, i) => d[i % d.length] as number);
     const params = { dtype, profile: 'ggml' as const, axis: 1, blockSize: 32, scales };
     const ref = await quantizeWithParams(x, shape, params, { backend: 'reference' });
-    const fast = await quantizeWithParams(x, shape, params, { backend: 'cpu', workers });
+    const fast = await quantizeWithParams(x, shape, params, { backend: 'cpu', ...engine });
     expect(compareQuantized(fast, ref, { input: x }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
   });
 
@@ -54,7 +55,7 @@ describe.each([1, 3])('fast CPU engine, %i worker(s): rounding at the edges equa
     });
     const scheme = { dtype, symmetric: true, granularity: 'group', blockSize: 32, profile: 'ggml' } as const;
     const ref = await quantize(y, [mags.length, 64], scheme, { backend: 'reference' });
-    const fast = await quantize(y, [mags.length, 64], scheme, { backend: 'cpu', workers });
+    const fast = await quantize(y, [mags.length, 64], scheme, { backend: 'cpu', ...engine });
     expect(compareQuantized(fast, ref, { input: y }).summary).toBe('bit-identical: codes, packed words, scales and zero points all equal');
     expect(Array.from(new Uint32Array(fast.scales.buffer))).toEqual(Array.from(new Uint32Array(ref.scales.buffer)));
   });

@@ -7,22 +7,29 @@ import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 
-// The library imports its WGSL kernels as `…wgsl?raw` text, Vite's convention (the build and
-// vitest follow it); under tsx these hooks load them, before the readers are imported.
-const WGSL_HOOKS = `
+// The library imports its WGSL kernels as `…wgsl?raw` text, Vite's convention, and its SIMD
+// module as `….wat`, assembled by vite.config.ts's plugin (the build and vitest follow both);
+// under tsx these hooks load them, before the readers are imported.
+const HOOKS = `
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { assembleWat } from ${JSON.stringify(new URL('../../scripts/wat.ts', import.meta.url).href)};
 const RAW = /\\.wgsl\\?raw$/;
+const WAT = /\\.wat$/;
 export async function resolve(specifier, context, next) {
-  if (RAW.test(specifier)) return { url: new URL(specifier, context.parentURL).href, shortCircuit: true };
+  if (RAW.test(specifier) || WAT.test(specifier)) return { url: new URL(specifier, context.parentURL).href, shortCircuit: true };
   return next(specifier, context);
 }
 export async function load(url, context, next) {
+  if (WAT.test(url)) {
+    return { format: 'module', source: 'export default ' + JSON.stringify(await assembleWat(fileURLToPath(url))), shortCircuit: true };
+  }
   if (!RAW.test(url)) return next(url, context);
   const text = readFileSync(new URL(url.replace(/\\?raw$/, '')), 'utf8');
   return { format: 'module', source: 'export default ' + JSON.stringify(text), shortCircuit: true };
 }
 `;
-register(`data:text/javascript,${encodeURIComponent(WGSL_HOOKS)}`);
+register(`data:text/javascript,${encodeURIComponent(HOOKS)}`);
 const { check, saveCase } = await import('./corpus.js');
 const { inputsFor, READERS, tailOf } = await import('./inputs.js');
 
