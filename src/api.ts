@@ -2,9 +2,9 @@ import { symmetricZeroPoint } from './cpu/calibrate.js';
 import { dequantizeCodes } from './cpu/dequantize.js';
 import { emptySums, errorMetrics, metricsFromSums, metricsLayout, reconstructionMetrics } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { emptyStats, findNonFinite } from './cpu/reduce.js';
+import { findNonFinite } from './cpu/reduce.js';
 import { QuantizationError } from './errors.js';
-import { codeParams, fastCodes, fastDequantize, type FastPlan, fastParams, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
+import { codeParams, fastCodes, fastDequantize, type FastPlan, fastParams, fastPlan, fastScan, fastStats, kernelLayout } from './fast/engine.js';
 import {
   bitsOf, checkDType, checkProfile, checkShape, fullRange, isSigned, type Layout, makeLayout, nonFiniteError, normalizeAxis, shapeElements,
 } from './layout.js';
@@ -211,7 +211,7 @@ async function quantizeFast(
   given: { scales: Float32Array; zeroPoints: Int32Array } | undefined, axis: number | undefined, options: QuantOptions,
 ): Promise<QuantizedTensor> {
   const run = { workers: options.workers, simd: options.simd, signal: options.signal };
-  const stats = emptyStats(given ? 1 : layout.paramCount);
+  const stats = fastStats(given ? 1 : layout.paramCount);
   const bad = await fastScan(given ? kernelLayout(makeLayout(shape, 'tensor', 0, 1)) : plan.L, x, 0, stats, run);
   if (bad >= 0) throw nonFiniteError(x[bad], bad, shape);
   const p: QParams = given

@@ -2,8 +2,8 @@
 // its codes are handed out chunk by chunk, with the same results as `quantize` on the whole tensor.
 import { addDecodedErrors, addReconstructionErrors, emptySums, metricsFromSums, metricsLayout } from './cpu/metrics.js';
 import { codesOfPacked, packCodes } from './cpu/pack.js';
-import { emptyStats, findNonFinite } from './cpu/reduce.js';
-import { codeParams, fastCodes, type FastPlan, fastParams, fastPlan, fastScan, kernelLayout } from './fast/engine.js';
+import { findNonFinite } from './cpu/reduce.js';
+import { codeParams, fastCodes, type FastPlan, fastParams, fastPlan, fastScan, fastStats, kernelLayout } from './fast/engine.js';
 import { QuantizationError } from './errors.js';
 import { metricsAxis, selectBackend } from './api.js';
 import { bitsOf, isSigned, type Layout, lcm, nonFiniteError, shapeElements } from './layout.js';
@@ -154,7 +154,7 @@ async function streamFast(
   layout: Layout, plan: FastPlan, axis: number | undefined, options: StreamOptions,
 ): Promise<StreamedTensor> {
   const run = { workers: options.workers, simd: options.simd, signal: options.signal };
-  const stats = emptyStats(layout.paramCount);
+  const stats = fastStats(layout.paramCount);
   for (let start = 0; start < numel; start += size) {
     const values = await read(start);
     const bad = await fastScan(plan.L, values, start, stats, run);
