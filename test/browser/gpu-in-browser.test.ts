@@ -1,10 +1,9 @@
 // The GPU-vs-CPU suite of test/gpu/suite.ts inside headless Chromium, on its WebGPU (SwiftShader
 // where there is no GPU).
-import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as Suite from '../gpu/suite.js';
 import type * as Quantizer from '../../src/index.js';
-import { type GpuPage, launchChromium, openGpuPage } from './harness.js';
+import { launchChromium, useGpuPage } from './harness.js';
 
 declare global {
   interface Window {
@@ -13,28 +12,18 @@ declare global {
   }
 }
 
-let gpu: GpuPage;
-let page: Page;
-
-beforeAll(async () => {
-  gpu = await openGpuPage();
-  page = gpu.page;
-});
-
-afterAll(async () => {
-  await gpu?.close();
-});
+const gpu = useGpuPage();
 
 describe('WebGPU equals the CPU reference (headless Chromium)', () => {
   it('uses the browser adapter', async () => {
-    const facts = await page.evaluate(() => window.quantizer.adapterFacts());
+    const facts = await gpu.page.evaluate(() => window.quantizer.adapterFacts());
     expect(facts.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
   });
 
   // Some 250 cases in one page: minutes on a loaded 2-core machine. One evaluate per case, so no
   // single call to the browser runs long enough to hit puppeteer's protocol timeout.
   it('every case of the suite is bit-identical', async () => {
-    const counts = await page.evaluate(() => {
+    const counts = await gpu.page.evaluate(() => {
       const { matrixCases, shapeCases, chunkCases, fusedCases } = window.suite;
       return {
         cases: [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases()].length,
@@ -43,20 +32,20 @@ describe('WebGPU equals the CPU reference (headless Chromium)', () => {
     });
     const results = [];
     for (let i = 0; i < counts.cases; i++) {
-      results.push(await page.evaluate((i) => {
+      results.push(await gpu.page.evaluate((i) => {
         const { matrixCases, shapeCases, chunkCases, fusedCases, runCase } = window.suite;
         const cases = [...matrixCases(), ...shapeCases(), ...chunkCases(), ...fusedCases()];
         return runCase(cases[i] as (typeof cases)[number], 1000 + i);
       }, i));
     }
     for (let i = 0; i < counts.withParams; i++) {
-      results.push(await page.evaluate((i) => {
+      results.push(await gpu.page.evaluate((i) => {
         const { matrixCases, runWithParamsCase } = window.suite;
         const every = matrixCases().filter((_, j) => j % 3 === 0);
         return runWithParamsCase(every[i] as (typeof every)[number], 2000 + i);
       }, i));
     }
-    results.push(...await page.evaluate(async () => {
+    results.push(...await gpu.page.evaluate(async () => {
       const { runNearTies } = window.suite;
       return [await runNearTies('onnx', 77), await runNearTies('pytorch', 77)];
     }));
@@ -70,7 +59,7 @@ describe('WebGPU equals the CPU reference (headless Chromium)', () => {
 
 describe('large dispatches in Chromium', () => {
   it('a dispatch past 65 535 workgroups folds into two dimensions', async () => {
-    const r = await page.evaluate(() => window.suite.runCase(window.suite.foldCase(), 14));
+    const r = await gpu.page.evaluate(() => window.suite.runCase(window.suite.foldCase(), 14));
     expect([r.summary, r.dequantizeEqual, r.metricsProblem]).toEqual([
       'bit-identical: codes, packed words, scales and zero points all equal', true, undefined,
     ]);

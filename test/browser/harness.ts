@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createServer as createViteServer } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -91,4 +92,30 @@ export async function openGpuPage(): Promise<GpuPage> {
     await close();
     throw e;
   }
+}
+
+/**
+ * The GPU page for a test file: opened before its tests, closed after them. Read `page` and `url`
+ * inside the tests (the page opens in the beforeAll this registers).
+ */
+export function useGpuPage(): Pick<GpuPage, 'page' | 'url'> {
+  let gpu: GpuPage | undefined;
+  beforeAll(async () => {
+    gpu = await openGpuPage();
+  });
+  afterAll(async () => {
+    await gpu?.close();
+  });
+  const open = (): GpuPage => {
+    if (!gpu) throw new Error('the GPU page is not open: read it inside a test');
+    return gpu;
+  };
+  return {
+    get page() {
+      return open().page;
+    },
+    get url() {
+      return open().url;
+    },
+  };
 }

@@ -2,13 +2,12 @@
 // their super-blocks equal the CPU reference's (src/cpu/kquants.ts, itself checked against
 // llama.cpp), computed here in Node and compared with what the page returns, on real weights as
 // rows of 256 (whole and in small windows) and on the adversarial super-blocks.
-import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { quantizeK } from '../../src/cpu/kquants.js';
 import type * as Quantizer from '../../src/index.js';
 import { blockFormatOf, type QuantScheme } from '../../src/index.js';
 import { adversarialBlocks, realWeights } from '../kquants/fixtures.js';
-import { type GpuPage, openGpuPage } from './harness.js';
+import { useGpuPage } from './harness.js';
 
 declare global {
   interface Window {
@@ -16,17 +15,7 @@ declare global {
   }
 }
 
-let gpu: GpuPage;
-let page: Page;
-
-beforeAll(async () => {
-  gpu = await openGpuPage();
-  page = gpu.page;
-});
-
-afterAll(async () => {
-  await gpu?.close();
-});
+const gpu = useGpuPage();
 
 /** The first super-block of mnist's fc1.weight and of each stories260K weight, end to end. */
 async function realRows(): Promise<Float32Array> {
@@ -52,7 +41,7 @@ function firstDifference(gpu: Uint8Array, cpu: Uint8Array, blockBytes: number, n
 
 /** The page's WebGPU blocks for `x` as rows of `row`, in windows of at most `maxChunkBytes` when given. */
 async function gpuBlocks(x: Float32Array, row: number, scheme: QuantScheme, maxChunkBytes?: number): Promise<{ backend: string; blocks: Uint8Array }> {
-  const r = await page.evaluate(async (b64, rowLength, s, chunk) => {
+  const r = await gpu.page.evaluate(async (b64, rowLength, s, chunk) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const values = new Float32Array(bytes.buffer);
     const q = await window.quantizer.quantize(values, [values.length / rowLength, rowLength], s, {

@@ -1,27 +1,16 @@
 // The mse suite of test/gpu/mse-suite.ts inside headless Chromium, on its WebGPU (SwiftShader
 // where there is no GPU): whole, chunked and streamed, bit for bit the CPU reference.
-import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MseResult } from '../gpu/mse-suite.js';
-import { type GpuPage, openGpuPage } from './harness.js';
+import { useGpuPage } from './harness.js';
 
-let gpu: GpuPage;
-let page: Page;
-
-beforeAll(async () => {
-  gpu = await openGpuPage();
-  page = gpu.page;
-});
-
-afterAll(async () => {
-  await gpu?.close();
-});
+const gpu = useGpuPage();
 
 describe('mse calibration on WebGPU equals the CPU reference (headless Chromium)', () => {
   it('every case of the mse suite is bit-identical', async () => {
     // A string, so that the test runner leaves its import() alone: Vite compiles the suite from
     // source for the page, as it does test/gpu/suite.ts.
-    const results = (await page.evaluate(`(async () => {
+    const results = (await gpu.page.evaluate(`(async () => {
       const suite = await import('/test/gpu/mse-suite.ts');
       const out = [];
       for (const c of suite.mseCases()) out.push(await suite.runMseCase(c));

@@ -1,28 +1,17 @@
 // The percentile suite of test/gpu/percentile-suite.ts inside headless Chromium, on its WebGPU (SwiftShader
 // where there is no GPU): whole, chunked and streamed, and every weight of the bundled models,
 // bit for bit the CPU reference.
-import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PercentileResult } from '../gpu/percentile-suite.js';
-import { type GpuPage, openGpuPage } from './harness.js';
+import { useGpuPage } from './harness.js';
 
-let gpu: GpuPage;
-let page: Page;
-
-beforeAll(async () => {
-  gpu = await openGpuPage();
-  page = gpu.page;
-});
-
-afterAll(async () => {
-  await gpu?.close();
-});
+const gpu = useGpuPage();
 
 describe('percentile calibration on WebGPU equals the CPU reference (headless Chromium)', () => {
   it('every case of the percentile suite is bit-identical', async () => {
     // A string, so that the test runner leaves its import() alone: Vite compiles the suite from
     // source for the page, as it does test/gpu/suite.ts.
-    const results = (await page.evaluate(`(async () => {
+    const results = (await gpu.page.evaluate(`(async () => {
       const suite = await import('/test/gpu/percentile-suite.ts');
       const out = [];
       for (const c of suite.percentileCases()) out.push(await suite.runPercentileCase(c));
@@ -34,7 +23,7 @@ describe('percentile calibration on WebGPU equals the CPU reference (headless Ch
   }, 900_000);
 
   it('every weight of the bundled models, whole and chunked, is bit-identical', async () => {
-    const results = (await page.evaluate(`(async () => {
+    const results = (await gpu.page.evaluate(`(async () => {
       const suite = await import('/test/gpu/percentile-suite.ts');
       const { parseSafetensors } = await import('/test/gpu/model-weights.ts');
       const out = [];
