@@ -33,6 +33,36 @@ export function forEachElementIn(layout: Layout, start: number, end: number, vis
   }
 }
 
+/**
+ * The elements with flat index in [start, end) as runs, in flat order: `visit(a, b, p, step)`
+ * for elements a … b − 1 whose parameters are p, p + step, … (step 0: one shared parameter — a
+ * channel's row, a block, the tensor; step 1: channels along the last axis). A loop over a run
+ * needs no parameter lookup per element, where {@link forEachElementIn} calls back per element.
+ */
+export function forEachRunIn(layout: Layout, start: number, end: number, visit: (a: number, b: number, p: number, step: number) => void): void {
+  const { granularity, axisLen, inner, innerStride, blockSize } = layout;
+  if (inner > 1 || granularity === 'tensor') {
+    let row = Math.floor(start / inner);
+    for (let i = start; i < end; row++) {
+      const n = i - row * inner;
+      const stop = Math.min(end, (row + 1) * inner);
+      visit(i, stop, rowBase(layout, Math.floor(row / axisLen), row % axisLen) + n * innerStride, innerStride);
+      i = stop;
+    }
+    return;
+  }
+  // One element per row: a line along the axis per outer index, whose parameters step with the
+  // element (channels) or stay for a block.
+  for (let i = start; i < end;) {
+    const o = Math.floor(i / axisLen);
+    const k = i - o * axisLen;
+    const line = Math.min(end, (o + 1) * axisLen);
+    const stop = granularity === 'channel' ? line : Math.min(line, i + blockSize - (k % blockSize));
+    visit(i, stop, rowBase(layout, o, k), granularity === 'channel' ? 1 : 0);
+    i = stop;
+  }
+}
+
 /** {@link forEachElementIn} over the whole tensor. */
 export function forEachElement(layout: Layout, visit: (i: number, p: number) => void): void {
   forEachElementIn(layout, 0, layout.outer * layout.axisLen * layout.inner, visit);

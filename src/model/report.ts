@@ -1,7 +1,7 @@
 // The quality report of a model quantization: per tensor and in sum, as a table and as JSON.
 import { codeRange } from '../cpu/calibrate.js';
 import type { ErrorMetrics } from '../cpu/metrics.js';
-import { forEachElementIn } from '../cpu/reduce.js';
+import { forEachRunIn } from '../cpu/reduce.js';
 import { makeLayout } from '../layout.js';
 import { MSE_DEFAULTS } from '../schemes/mse.js';
 import { PERCENTILE_DEFAULT } from '../schemes/percentile.js';
@@ -102,9 +102,11 @@ export function clippedCounter(
   }
   return (x, start) => {
     let clipped = 0;
-    forEachElementIn(layout, start, start + x.length, (i, p) => {
-      const v = x[i - start] as number;
-      if (v < (lo[p] as number) || v > (hi[p] as number)) clipped++;
+    forEachRunIn(layout, start, start + x.length, (a, b, p, step) => {
+      for (let i = a - start, e = b - start, q = p; i < e; i++, q += step) {
+        const v = x[i] as number;
+        if (v < (lo[q] as number) || v > (hi[q] as number)) clipped++;
+      }
     });
     return clipped;
   };

@@ -18,6 +18,27 @@ interface Case {
 
 const cases: Case[] = [
   {
+    // onnx symmetric int8: rows of scale 1 and 0.5 → limits ±127.5 and ±63.75.
+    name: 'per channel along axis 0',
+    shape: [2, 3],
+    scheme: { dtype: 'int8', symmetric: true, granularity: 'channel', axis: 0, profile: 'onnx' },
+    scales: [1, 0.5],
+    zeroPoints: [0, 0],
+    x: [127.5, -127.6, 0, 63.75, 63.8, -64],
+    clipped: [1, 4, 5],
+  },
+  {
+    // pytorch int4 symmetric: codes [-8, 7], limits [-8.5·s, 7.5·s]. Blocks of 4 along each row of
+    // 6 (a block of 4, then one of 2): scales 1, 2 in row 0 and 0.25, 4 in row 1.
+    name: 'groups along the last axis, the last block short',
+    shape: [2, 6],
+    scheme: { dtype: 'int4', symmetric: true, granularity: 'group', blockSize: 4, axis: 1, profile: 'pytorch' },
+    scales: [1, 2, 0.25, 4],
+    zeroPoints: [0, 0, 0, 0],
+    x: [7.5, 7.6, -8.5, -8.6, 15, 15.1, 1.875, 1.9, -2.2, 0, -34, 30.5],
+    clipped: [1, 3, 5, 7, 8, 11],
+  },
+  {
     // onnx symmetric int8: codes [-127, 127]; columns of scale 1, 0.5 and 2 → limits ±127.5, ±63.75, ±255.
     name: 'per channel along axis 1',
     shape: [4, 3],
