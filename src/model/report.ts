@@ -103,7 +103,16 @@ export function clippedCounter(
   return (x, start) => {
     let clipped = 0;
     forEachRunIn(layout, start, start + x.length, (a, b, p, step) => {
-      for (let i = a - start, e = b - start, q = p; i < e; i++, q += step) {
+      if (step === 0) {
+        const l = lo[p] as number;
+        const h = hi[p] as number;
+        for (let i = a - start, e = b - start; i < e; i++) {
+          const v = x[i] as number;
+          if (v < l || v > h) clipped++;
+        }
+        return;
+      }
+      for (let i = a - start, e = b - start, q = p; i < e; i++, q++) {
         const v = x[i] as number;
         if (v < (lo[q] as number) || v > (hi[q] as number)) clipped++;
       }
