@@ -9,6 +9,11 @@ export interface ByteSource {
   readonly size: number;
   /** Exactly `length` bytes from `offset`; a short read is a FormatError naming the file. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: exactly `target.length` bytes from `offset` into `target`, for a source that can
+   * read into memory it is given (a file); float32 tensors are then read straight into place.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
 }
 
 /** Sequential output. */
@@ -82,13 +87,16 @@ export async function readFloat32Range(
   const chunkElements = Math.floor(READ_CHUNK_BYTES / size);
   for (let first = 0; first < length; first += chunkElements) {
     const n = Math.min(chunkElements, length - first);
-    const bytes = await source.read(offset + (start + first) * size, n * size);
+    const at = offset + (start + first) * size;
     if (size === 4) {
-      // Little-endian like every host WebGPU runs on: the bytes are the values, copied once into
-      // place (the result is aligned wherever they lie).
-      new Uint8Array(out.buffer, first * 4, n * 4).set(bytes);
+      // Little-endian like every host WebGPU runs on: the bytes are the values, read into place
+      // or copied there once (the result is aligned wherever they lie).
+      const place = new Uint8Array(out.buffer, first * 4, n * 4);
+      if (source.readInto) await source.readInto(at, place);
+      else place.set(await source.read(at, n * 4));
       continue;
     }
+    const bytes = await source.read(at, n * size);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (table) {
       for (let i = 0; i < n; i++) bits[first + i] = table[view.getUint16(i * 2, true)] as number;

@@ -6,7 +6,7 @@ import { FormatError } from '../errors.js';
 import { type ByteSink, type ByteSource, checkRange } from '../formats/io.js';
 
 /** A file opened for ranged reads. Close it when done. */
-export async function openFileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
+export async function openFileSource(path: string): Promise<Required<ByteSource> & { close(): Promise<void> }> {
   const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw new FormatError(err.code === 'ENOENT' ? 'no such file' : `cannot be opened (${err.message})`, { file: path });
   });
@@ -14,20 +14,25 @@ export async function openFileSource(path: string): Promise<ByteSource & { close
     await handle.close();
     throw err;
   });
+  const readInto = async (offset: number, target: Uint8Array): Promise<void> => {
+    const length = target.length;
+    checkRange(path, size, offset, length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(target, done, length - done, offset + done);
+      if (bytesRead === 0) throw new FormatError(`ended at byte ${offset + done}, before ${offset + length}`, { file: path });
+      done += bytesRead;
+    }
+  };
   return {
     name: path,
     size,
     async read(offset, length) {
-      checkRange(path, size, offset, length);
       const buffer = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
-        if (bytesRead === 0) throw new FormatError(`ended at byte ${offset + done}, before ${offset + length}`, { file: path });
-        done += bytesRead;
-      }
+      await readInto(offset, buffer);
       return buffer;
     },
+    readInto,
     close: () => handle.close(),
   };
 }

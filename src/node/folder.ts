@@ -19,6 +19,10 @@ function lazySource(path: string, size: number): ByteSource & { close(): Promise
       opened ??= openFileSource(path);
       return (await opened).read(offset, length);
     },
+    async readInto(offset, target) {
+      opened ??= openFileSource(path);
+      return (await opened).readInto(offset, target);
+    },
     async close() {
       if (opened) await (await opened).close();
     },
