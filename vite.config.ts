@@ -11,7 +11,8 @@ const external = [
   ...[...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies)].map((d) => new RegExp(`^${d}(/|$)`)),
 ];
 
-// `import wasm from './x.wat'` gives the module's bytes, base64, assembled here from the text.
+// `import wasm from './x.wat'` gives the module's bytes, base64, assembled here from the text (in
+// workers' bundles too: the page's worker imports the library).
 const wat: Plugin = {
   name: 'wat',
   enforce: 'pre',
@@ -26,9 +27,10 @@ const wat: Plugin = {
 // browsers and Node, dist/cli.js for Node); `--mode demo` serves or builds the page in demo/; `vitest` runs the tests.
 export default defineConfig(({ mode }) =>
   mode === 'demo'
-    ? { root: 'demo', base: './', plugins: [wat], build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' } }
+    ? { root: 'demo', base: './', plugins: [wat], worker: { plugins: () => [wat] }, build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' } }
     : {
         plugins: [wat],
+        worker: { plugins: () => [wat] },
         build: {
           target: 'es2022',
           outDir: 'dist',
