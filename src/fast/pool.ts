@@ -40,6 +40,8 @@ export function serve(
   K: Kernels, on: (handler: (m: Job & { id: number }) => void) => void,
   send: (reply: Reply, transfer: ArrayBuffer[]) => void,
 ): void {
+  // The reconstruction of a piece whose errors are measured, kept for the next piece.
+  let scratch = new Float32Array(0);
   on((m) => {
     if (m.op !== 'scan' && m.op !== 'codes') throw new Error(`unknown operation ${String(m.op)}`);
     try {
@@ -77,7 +79,10 @@ export function serve(
     if (!direct) K.pack(out, a.bits, packed);
     const result: Record<string, unknown> = { packed, ...spare };
     if (!direct) result.codes = out;
-    if (a.M) result.errors = K.errors(a.L, a.M, x, out, a.start, a.params, new Float32Array(n));
+    if (a.M) {
+      if (scratch.length < n) scratch = new Float32Array(n);
+      result.errors = K.errors(a.L, a.M, x, out, a.start, a.params, scratch);
+    }
     return result;
   }
 }
